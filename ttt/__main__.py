@@ -1,0 +1,5 @@
+import sys
+
+from ttt.cli import main
+
+sys.exit(main())

@@ -1,0 +1,81 @@
+"""The ``ttt`` command: the TUI by default, one-shot with ``-p`` or piped stdin, and subcommands.
+
+Startup stays light: argparse only; the engine, LiteLLM and Textual load when a path needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import ttt
+
+SUBCOMMANDS = ("models", "status", "config", "tools", "sessions", "stats")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ttt",
+        description="A terminal-native LLM workbench. Without -p and with a terminal on stdin, "
+        "opens the full-screen app.",
+        epilog="Subcommands: " + ", ".join(SUBCOMMANDS) + " (`ttt <subcommand> --help`).",
+    )
+    parser.add_argument("-p", "--prompt", help="ask once, print the reply and exit (stdin is appended)")
+    parser.add_argument("-m", "--model", help="model name or alias (see `ttt models`)")
+    parser.add_argument("-s", "--system", help="system prompt")
+    parser.add_argument("-t", "--temperature", type=float, help="sampling temperature")
+    parser.add_argument("--max-tokens", type=int, help="most tokens in the reply")
+    parser.add_argument("--json", action="store_true", help="print one JSON object with text and metadata")
+    parser.add_argument("--raw", action="store_true", help="plain text, no Markdown rendering")
+    parser.add_argument("--offline", action="store_true", help="local backends only")
+    parser.add_argument("--tools", help="tools the model may call: names, category:NAME, or all")
+    parser.add_argument("-y", "--yes", action="store_true", help="approve every tool call without asking")
+    parser.add_argument("--explain", action="store_true", help="say which model was chosen and why")
+    parser.add_argument("--version", action="version", version=f"ttt {ttt.__version__}")
+    return parser
+
+
+def build_subparsers() -> argparse.ArgumentParser:
+    from ttt.cli import info
+
+    parser = argparse.ArgumentParser(prog="ttt")
+    commands = parser.add_subparsers(dest="command", required=True)
+    info.add_parsers(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            args = build_subparsers().parse_args(argv)
+            return int(args.handler(args) or 0)
+        args = build_parser().parse_args(argv)
+        return _chat(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from ttt.cli.oneshot import print_error
+        from ttt.core.errors import AIError
+
+        if isinstance(exc, AIError):
+            print_error(exc)
+            return exc.exit_code
+        raise
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from ttt.cli.oneshot import oneshot, read_prompt
+
+    settings = {"offline": True} if args.offline else {}
+    if args.prompt is not None or not sys.stdin.isatty():
+        prompt = read_prompt(args)
+        if not prompt:
+            build_parser().print_usage(sys.stderr)
+            sys.stderr.write("ttt: error: empty prompt (give -p TEXT or pipe text in)\n")
+            return 2
+        return oneshot(args, prompt, settings)
+    from ttt_tui.app import run_app
+
+    return run_app(model=args.model, system=args.system, settings=settings)

@@ -1,0 +1,191 @@
+"""``ttt models``, ``ttt status``, ``ttt config`` and ``ttt tools``: what is set up, never secrets."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from ttt.core.backends.base import Backend, BackendStatus
+from ttt.core.models import ModelInfo
+
+LISTING_TIMEOUT = 5.0
+
+
+def add_parsers(commands: Any) -> None:
+    models = commands.add_parser("models", help="every model the backends can serve now")
+    models.add_argument("--json", action="store_true")
+    models.set_defaults(handler=cmd_models)
+
+    status = commands.add_parser("status", help="each backend reachable or not, and which keys are set")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=cmd_status)
+
+    config = commands.add_parser("config", help="show or change settings")
+    actions = config.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="the effective settings").set_defaults(handler=cmd_config_list)
+    get = actions.add_parser("get", help="one setting, e.g. tools.timeout")
+    get.add_argument("key")
+    get.set_defaults(handler=cmd_config_get)
+    set_ = actions.add_parser("set", help="write one setting to the user config file")
+    set_.add_argument("key")
+    set_.add_argument("value")
+    set_.set_defaults(handler=cmd_config_set)
+    actions.add_parser("path", help="where the config files are").set_defaults(handler=cmd_config_path)
+
+    tools = commands.add_parser("tools", help="the tools models may call")
+    tools.add_argument("--json", action="store_true")
+    tools.set_defaults(handler=cmd_tools)
+
+
+async def _gather(method: str) -> list[tuple[str, Any]]:
+    """Call ``models`` or ``status`` on every backend at once, each with a time limit."""
+    from ttt.core.api import get_config
+    from ttt.core.routing import BackendPool
+
+    pool = BackendPool(get_config())
+
+    async def one(name: str) -> tuple[str, Any]:
+        try:
+            backend = pool.get(name)
+            return name, await asyncio.wait_for(getattr(backend, method)(), LISTING_TIMEOUT)
+        except Exception as exc:  # one broken backend must not hide the others
+            return name, exc
+
+    try:
+        return list(await asyncio.gather(*(one(name) for name in Backend.names())))
+    finally:
+        await pool.aclose()
+
+
+def model_listing() -> list[ModelInfo]:
+    """Every model of every backend, with aliases filled in (shared with the TUI picker)."""
+    from ttt.core.api import get_config
+    from ttt.core.routing import BackendPool, Router
+
+    router = Router(get_config(), BackendPool(get_config()))
+    models: dict[str, ModelInfo] = {}
+    for name, result in asyncio.run(_gather("models")):
+        if isinstance(result, Exception):
+            continue
+        for info in result:
+            info.backend = info.backend or name
+            info.aliases = router.aliases_for(info.name)
+            models.setdefault(info.name, info)
+    return sorted(models.values(), key=lambda m: (not m.available, m.backend, m.name))
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    models = model_listing()
+    if args.json:
+        print(json.dumps([_model_dict(m) for m in models], indent=2))
+        return 0
+    rows = [
+        (m.name, m.backend, "yes" if m.available else "no", _context(m.context_length), ", ".join(m.aliases))
+        for m in models
+    ]
+    _table(("MODEL", "BACKEND", "AVAILABLE", "CONTEXT", "ALIASES"), rows)
+    return 0
+
+
+def _model_dict(m: ModelInfo) -> dict[str, Any]:
+    return {
+        "name": m.name,
+        "backend": m.backend,
+        "provider": m.provider,
+        "available": bool(m.available),
+        "context_length": m.context_length,
+        "capabilities": m.capabilities,
+        "aliases": m.aliases,
+        "input_price": m.input_price,
+        "output_price": m.output_price,
+    }
+
+
+def _context(tokens: int) -> str:
+    return f"{tokens // 1000}k" if tokens >= 1000 else str(tokens)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    statuses: list[BackendStatus] = []
+    for name, result in asyncio.run(_gather("status")):
+        if isinstance(result, Exception):
+            result = BackendStatus(name, False, f"status check failed: {type(result).__name__}")
+        statuses.append(result)
+    if args.json:
+        print(json.dumps([s.__dict__ for s in statuses], indent=2))
+        return 0
+    for status in statuses:
+        mark = "✓" if status.available else "✗"
+        print(f"{mark} {status.name:<9} {status.detail}")
+        for key, present in status.keys.items():
+            print(f"    {key:<22} {'set' if present else 'not set'}")
+    return 0
+
+
+def cmd_config_list(args: argparse.Namespace) -> int:
+    import tomli_w
+
+    from ttt.core.api import get_config
+    from ttt.core.config import to_dict
+
+    print(tomli_w.dumps(_without_none(to_dict(get_config()))), end="")
+    return 0
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def cmd_config_get(args: argparse.Namespace) -> int:
+    from ttt.core.api import get_config
+    from ttt.core.config import get_value
+
+    value = get_value(get_config(), args.key)
+    print(json.dumps(value) if not isinstance(value, str) else value)
+    return 0
+
+
+def cmd_config_set(args: argparse.Namespace) -> int:
+    from ttt.core.config import set_user_value
+
+    path = set_user_value(args.key, args.value)
+    print(f"{args.key} set in {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_config_path(args: argparse.Namespace) -> int:
+    from ttt.core.config import config_files, paths
+
+    for path in config_files():
+        print(f"{path}{'' if path.is_file() else '  (not present)'}")
+    print(f"data: {paths().data_dir}")
+    return 0
+
+
+def cmd_tools(args: argparse.Namespace) -> int:
+    from ttt.core.api import get_config
+    from ttt.core.tools.registry import tool_registry
+
+    permissions = get_config().tools.permissions
+    tools = tool_registry.list()
+    rows = []
+    for t in tools:
+        permission = permissions.get(t.name) or permissions.get(f"category:{t.category}") or t.permission
+        rows.append((t.name, t.category, permission, t.description.splitlines()[0] if t.description else ""))
+    if args.json:
+        keys = ("name", "category", "permission", "description")
+        print(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2))
+        return 0
+    _table(("TOOL", "CATEGORY", "PERMISSION", "DESCRIPTION"), rows)
+    return 0
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    for row in (header, *rows):
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

@@ -1,0 +1,117 @@
+"""``ttt -p``: one turn, streamed to stdout, then exit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from argparse import Namespace
+from typing import Any
+
+from ttt.cli.render import MarkdownPrinter, PlainPrinter, note
+from ttt.core.errors import AIError
+from ttt.core.types import (
+    AIResponse,
+    Done,
+    ErrorEvent,
+    RouteInfo,
+    TextDelta,
+    ToolCallReady,
+    ToolResultEvent,
+)
+
+
+def read_prompt(args: Namespace) -> str | None:
+    """The prompt from -p and/or piped stdin (stdin is appended after the -p text)."""
+    piped = None
+    if not sys.stdin.isatty():
+        piped = sys.stdin.read()
+        if not piped.strip():
+            piped = None
+    if args.prompt is not None and piped:
+        return f"{args.prompt}\n\n{piped.rstrip()}"
+    return args.prompt if args.prompt is not None else (piped.rstrip() if piped else None)
+
+
+def approval_prompt(args: Namespace) -> Any:
+    """Ask on the terminal (yes / no / always); without one, deny unless --yes."""
+    if args.yes:
+        return lambda call, tool: "yes"
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return None
+
+    def ask(call: Any, tool: Any) -> str:
+        arguments = json.dumps(call.arguments, ensure_ascii=False)
+        answer = input(f"Allow tool {call.name}({arguments})? [y]es / [n]o / [a]lways: ").strip().lower()
+        return {"y": "yes", "yes": "yes", "a": "always", "always": "always"}.get(answer, "no")
+
+    return ask
+
+
+async def run_turn(args: Namespace, prompt: str, settings: dict[str, Any]) -> int:
+    from ttt.core.api import configure, events_async
+
+    configure(**settings)
+    printer: Any = None
+    if not args.json:
+        fancy = sys.stdout.isatty() and not args.raw
+        printer = MarkdownPrinter() if fancy else PlainPrinter(sanitise=sys.stdout.isatty())
+    response: AIResponse | None = None
+    error: AIError | None = None
+    events = events_async(
+        prompt,
+        system=args.system,
+        model=args.model,
+        temperature=args.temperature,
+        max_tokens=args.max_tokens,
+        tools=_tool_selectors(args.tools),
+        approve=approval_prompt(args),
+    )
+    try:
+        async for event in events:
+            if isinstance(event, TextDelta):
+                if printer:
+                    printer.feed(event.text)
+            elif isinstance(event, RouteInfo):
+                if event.reason and (event.reason.startswith("fallback") or args.explain or "bundled" in event.reason):
+                    note(f"using {event.model}: {event.reason}")
+            elif isinstance(event, ToolCallReady) and not args.json:
+                note(f"→ {event.call.name}({json.dumps(event.call.arguments, ensure_ascii=False)})")
+            elif isinstance(event, ToolResultEvent) and not args.json:
+                result = event.result
+                note(f"← {result.name}: " + (f"error: {result.error}" if result.error else _short(result.content)))
+            elif isinstance(event, Done):
+                response = event.response
+            elif isinstance(event, ErrorEvent):
+                error = event.error if isinstance(event.error, AIError) else AIError(str(event.error))
+    finally:
+        if printer:
+            printer.close()
+    if error is not None:
+        print_error(error)
+        return error.exit_code
+    if args.json and response is not None:
+        sys.stdout.write(json.dumps(response.to_dict(), ensure_ascii=False) + "\n")
+    return 0
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _tool_selectors(raw: str | None) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()] if raw else []
+
+
+def print_error(error: AIError) -> None:
+    note(f"ttt: {error.title}: {error.message}", style="plain")
+
+
+def oneshot(args: Namespace, prompt: str, settings: dict[str, Any]) -> int:
+    try:
+        return asyncio.run(run_turn(args, prompt, settings))
+    except KeyboardInterrupt:
+        sys.stdout.write("\n")
+        note("ttt: interrupted", style="plain")
+        return 130

@@ -1,0 +1,47 @@
+"""ttt's engine: backends, routing, tools, config and sessions. Never imports Textual."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "ask": "ttt.core.api",
+    "stream": "ttt.core.api",
+    "chat": "ttt.core.api",
+    "ask_async": "ttt.core.api",
+    "stream_async": "ttt.core.api",
+    "achat": "ttt.core.api",
+    "configure": "ttt.core.api",
+    "AIResponse": "ttt.core.types",
+    "Message": "ttt.core.types",
+    "tool": "ttt.core.tools.base",
+    "tool_registry": "ttt.core.tools.registry",
+    "ChatSession": "ttt.core.session.chat",
+    "PersistentChatSession": "ttt.core.session.chat",
+    "Backend": "ttt.core.backends.base",
+    "BaseBackend": "ttt.core.backends.base",
+    "ModelInfo": "ttt.core.models",
+    "model_registry": "ttt.core.models",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """Import on first use, so `import ttt.core` stays fast."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ttt.core' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
+if TYPE_CHECKING:
+    from ttt.core.api import achat, ask, ask_async, chat, configure, stream, stream_async
+    from ttt.core.backends.base import Backend, BaseBackend
+    from ttt.core.models import ModelInfo, model_registry
+    from ttt.core.session.chat import ChatSession, PersistentChatSession
+    from ttt.core.tools.base import tool
+    from ttt.core.tools.registry import tool_registry
+    from ttt.core.types import AIResponse, Message

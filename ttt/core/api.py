@@ -1,0 +1,157 @@
+"""The library API: ``ask``, ``stream``, ``chat`` and their async twins, over the one engine."""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any
+
+from ttt.core.config import Config, apply, load_config
+from ttt.core.engine import Engine, TurnOptions
+from ttt.core.loop import iterate_sync, run_sync
+from ttt.core.types import AIResponse, Done, ErrorEvent, Message, StreamEvent, TextDelta
+
+_overrides: dict[str, Any] = {}
+_config: Config | None = None
+_engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Engine] = weakref.WeakKeyDictionary()
+
+
+def configure(**settings: Any) -> Config:
+    """Program-level settings (highest precedence); they apply from the next request on."""
+    global _config
+    candidate = apply(load_config(), {**_overrides, **settings})
+    _overrides.update(settings)
+    _config = candidate
+    return candidate
+
+
+def get_config() -> Config:
+    global _config
+    if _config is None:
+        _config = load_config(_overrides)
+    return _config
+
+
+def reset() -> None:
+    """Forget program settings and cached config (tests, or after editing config files)."""
+    global _config
+    _overrides.clear()
+    _config = None
+
+
+def current_engine() -> Engine:
+    """The engine of the running event loop, rebuilt when the config changed."""
+    loop = asyncio.get_running_loop()
+    config = get_config()
+    engine = _engines.get(loop)
+    if engine is None or engine.config is not config:
+        if engine is not None:
+            loop.create_task(engine.aclose())
+        engine = _engines[loop] = Engine(config)
+    return engine
+
+
+def build_messages(
+    prompt: str | None, system: str | None, history: Sequence[Message] = (), images: Sequence[Any] = ()
+) -> list[Message]:
+    messages: list[Message] = []
+    system = get_config().system if system is None else system
+    if system and not any(m.role == "system" for m in history):
+        messages.append(Message.system(system))
+    messages.extend(history)
+    if prompt is not None:
+        messages.append(Message.user(prompt, list(images)))
+    return messages
+
+
+async def events_async(
+    prompt: str | None = None,
+    *,
+    system: str | None = None,
+    history: Sequence[Message] = (),
+    model: str | None = None,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    tools: Sequence[Any] = (),
+    approve: Any = None,
+) -> AsyncIterator[StreamEvent]:
+    """Every event of one turn (the lowest-level public entry)."""
+    turn = TurnOptions(model, temperature, max_tokens, tools, approve)
+    async for event in current_engine().run(build_messages(prompt, system, history), turn):
+        yield event
+
+
+async def ask_async(prompt: str, **kwargs: Any) -> AIResponse:
+    """Ask once and return the whole response; raises an ``AIError`` on failure."""
+    async for event in events_async(prompt, **kwargs):
+        if isinstance(event, Done):
+            return event.response
+        if isinstance(event, ErrorEvent):
+            raise event.error
+    raise RuntimeError("the engine ended a turn without a result")
+
+
+class AsyncTextStream:
+    """Text chunks as they arrive; ``response`` is set once the stream is finished."""
+
+    def __init__(self, events: AsyncIterator[StreamEvent]) -> None:
+        self._events = events
+        self.response: AIResponse | None = None
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self._text()
+
+    async def _text(self) -> AsyncIterator[str]:
+        async for event in self._events:
+            if isinstance(event, TextDelta):
+                yield event.text
+            elif isinstance(event, Done):
+                self.response = event.response
+            elif isinstance(event, ErrorEvent):
+                raise event.error
+
+
+class TextStream:
+    """The sync twin of ``AsyncTextStream``."""
+
+    def __init__(self, events: AsyncIterator[StreamEvent]) -> None:
+        self._stream = AsyncTextStream(events)
+
+    @property
+    def response(self) -> AIResponse | None:
+        return self._stream.response
+
+    def __iter__(self) -> Iterator[str]:
+        return iterate_sync(self._stream.__aiter__())
+
+
+def stream_async(prompt: str, **kwargs: Any) -> AsyncTextStream:
+    return AsyncTextStream(events_async(prompt, **kwargs))
+
+
+def ask(prompt: str, **kwargs: Any) -> AIResponse:
+    """Ask once; works in plain scripts and inside a running event loop (e.g. Jupyter)."""
+    return run_sync(ask_async(prompt, **kwargs))
+
+
+def stream(prompt: str, **kwargs: Any) -> TextStream:
+    """Yield the reply's text as it arrives; ``.response`` holds the details afterwards."""
+    return TextStream(events_async(prompt, **kwargs))
+
+
+def chat(**kwargs: Any) -> Any:
+    """A conversation with memory, usable as a context manager.
+
+    ``chat(session_id=...)`` resumes a stored session; ``chat(persist=True)`` stores a new one.
+    """
+    from ttt.core.session.chat import open_chat
+
+    return open_chat(**kwargs)
+
+
+def achat(**kwargs: Any) -> Any:
+    """The async twin of ``chat`` (``async with achat() as session``)."""
+    from ttt.core.session.chat import open_chat
+
+    return open_chat(**kwargs)

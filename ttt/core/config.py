@@ -1,0 +1,351 @@
+"""Typed, hierarchical configuration.
+
+Precedence, lowest first: defaults < user file (platformdirs config dir) < ./ttt.toml <
+config loaders (plugins) < ``TTT_*`` environment < program (flags, ``configure()``).
+Every field is documented here; ``ttt.toml.example`` shows them in use. Bad files are rejected
+with the file, key and line, and nothing is half-applied.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+from ttt.core.errors import ConfigurationError
+
+Permission = Literal["allow", "ask", "deny"]
+
+
+@dataclass
+class ProviderConfig:
+    """An OpenAI-compatible endpoint (``[providers.<name>]``); ``<name>/model`` routes to it."""
+
+    base_url: str = ""
+    api_key_env: str = ""  # name of the environment variable that holds the key (never the key)
+
+
+@dataclass
+class OllamaConfig:
+    host: str = ""  # empty: $OLLAMA_HOST, else http://localhost:11434
+
+
+@dataclass
+class LlamaCppConfig:
+    model_path: str = ""  # a GGUF file; empty: the bundled SmolLM2 if installed
+    binary: str = ""  # llama-server executable; empty: the bundled one if installed
+    base_url: str = ""  # attach to a llama-server that already runs instead of starting one
+    ctx_size: int = 4096
+    threads: int = 0  # 0: llama-server's default
+    startup_timeout: float = 60.0
+
+
+@dataclass
+class ToolsConfig:
+    workspace: str = ""  # root for file tools; empty: the current directory
+    max_rounds: int = 8  # tool-call rounds per turn before the engine stops
+    timeout: float = 30.0  # seconds per tool call
+    permissions: dict[str, Permission] = field(default_factory=dict)  # tool or "category:x"
+    python_timeout: float = 10.0
+    python_memory_mb: int = 256
+    http_max_bytes: int = 1_000_000
+    allow_private_hosts: bool = False  # let http_request reach loopback/private addresses
+    search_url: str = ""  # SearXNG-style JSON endpoint for web_search
+
+
+@dataclass
+class SessionsConfig:
+    cache: bool = False  # answer identical temperature-0 requests from the store
+
+
+@dataclass
+class TuiConfig:
+    theme: str = "textual-dark"
+    keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys
+
+
+@dataclass
+class Config:
+    model: str = ""  # default model or alias; empty: chosen from what is configured
+    system: str = ""  # default system prompt
+    temperature: float | None = None
+    max_tokens: int | None = None
+    offline: bool = False  # local backends only
+    fallbacks: list[str] = field(default_factory=list)  # tried in order when a model fails
+    aliases: dict[str, str] = field(default_factory=dict)
+    timeout: float = 120.0  # seconds without progress before a request fails
+    connect_timeout: float = 10.0
+    retries: int = 2  # on rate limits and server errors, with backoff honouring Retry-After
+    log_level: str = "WARNING"
+    providers: dict[str, ProviderConfig] = field(default_factory=dict)
+    ollama: OllamaConfig = field(default_factory=OllamaConfig)
+    llamacpp: LlamaCppConfig = field(default_factory=LlamaCppConfig)
+    tools: ToolsConfig = field(default_factory=ToolsConfig)
+    sessions: SessionsConfig = field(default_factory=SessionsConfig)
+    tui: TuiConfig = field(default_factory=TuiConfig)
+
+
+# --- paths ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Paths:
+    config_dir: Path
+    data_dir: Path
+    log_dir: Path
+
+    @property
+    def user_config(self) -> Path:
+        return self.config_dir / "config.toml"
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "ttt.db"
+
+
+def paths() -> Paths:
+    """Where ttt keeps files; ``TTT_HOME`` relocates all of them."""
+    home = os.environ.get("TTT_HOME")
+    if home:
+        root = Path(home).expanduser()
+        return Paths(root / "config", root / "data", root / "logs")
+    import platformdirs
+
+    return Paths(
+        Path(platformdirs.user_config_dir("ttt")),
+        Path(platformdirs.user_data_dir("ttt")),
+        Path(platformdirs.user_log_dir("ttt")),
+    )
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Source:
+    name: str  # a file path, "environment", a loader's name ...
+    text: str = ""  # the TOML text, for line numbers
+
+    def line_of(self, key_path: list[str]) -> int | None:
+        """Best-effort line number of a dotted key in TOML text."""
+        table: list[str] = []
+        for number, line in enumerate(self.text.splitlines(), 1):
+            stripped = line.strip()
+            header = re.match(r"^\[+\s*([^\]]+?)\s*\]+", stripped)
+            if header:
+                table = [part.strip().strip("\"'") for part in header.group(1).split(".")]
+                if table == key_path:
+                    return number
+                continue
+            assign = re.match(r"^([A-Za-z0-9_\-\.\"' ]+?)\s*=", stripped)
+            if assign:
+                key = [part.strip().strip("\"'") for part in assign.group(1).split(".")]
+                if table + key == key_path[: len(table) + len(key)] and len(table + key) >= 1:
+                    if table + key == key_path or table + key == key_path[:-1]:
+                        return number
+        return None
+
+    def error(self, key_path: list[str], problem: str) -> ConfigurationError:
+        where = self.name
+        line = self.line_of(key_path) if self.text else None
+        if line:
+            where += f", line {line}"
+        return ConfigurationError(f"{where}: '{'.'.join(key_path)}' {problem}")
+
+
+def _type_name(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin is Literal:
+        return " | ".join(repr(a) for a in get_args(tp))
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in get_args(tp) if a is not type(None))
+    if origin is list:
+        return "a list"
+    if origin is dict or dataclasses.is_dataclass(tp):
+        return "a table"
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
+        tp, getattr(tp, "__name__", str(tp))
+    )
+
+
+def _convert(value: Any, tp: Any, key_path: list[str], source: _Source) -> Any:
+    """Check ``value`` against the annotation ``tp``; returns the value to store."""
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        options = [a for a in get_args(tp) if a is not type(None)]
+        for option in options:
+            try:
+                return _convert(value, option, key_path, source)
+            except ConfigurationError:
+                continue
+        raise source.error(key_path, f"must be {_type_name(tp)}, not {value!r}")
+    if origin is Literal:
+        if value not in get_args(tp):
+            raise source.error(key_path, f"must be one of {_type_name(tp)}, not {value!r}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise source.error(key_path, f"must be a list, not {value!r}")
+        (item,) = get_args(tp)
+        return [_convert(v, item, key_path, source) for v in value]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise source.error(key_path, f"must be a table, not {value!r}")
+        _, item = get_args(tp)
+        return {k: _convert(v, item, [*key_path, k], source) for k, v in value.items()}
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise source.error(key_path, f"must be a table, not {value!r}")
+        return _merge(tp(), value, key_path, source)
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is bool and not isinstance(value, bool) or not isinstance(value, tp) or (
+        tp is int and isinstance(value, bool)
+    ):
+        raise source.error(key_path, f"must be {_type_name(tp)}, not {value!r}")
+    return value
+
+
+def _merge(target: Any, data: dict[str, Any], prefix: list[str], source: _Source) -> Any:
+    """Return a copy of the dataclass ``target`` with ``data`` applied (tables merge key by key)."""
+    hints = get_type_hints(type(target))
+    changes: dict[str, Any] = {}
+    for key, value in data.items():
+        key_path = [*prefix, key]
+        if key not in hints:
+            known = ", ".join(sorted(hints))
+            raise source.error(key_path, f"is not a known setting (known here: {known})")
+        tp = hints[key]
+        current = getattr(target, key)
+        if dataclasses.is_dataclass(tp) and isinstance(value, dict):
+            changes[key] = _merge(current, value, key_path, source)
+        elif get_origin(tp) is dict and isinstance(value, dict):
+            merged = dict(current)
+            merged.update(_convert(value, tp, key_path, source))
+            changes[key] = merged
+        else:
+            changes[key] = _convert(value, tp, key_path, source)
+    return dataclasses.replace(target, **changes)
+
+
+# --- sources --------------------------------------------------------------------------------
+
+_ENV: dict[str, tuple[str, Any]] = {
+    "TTT_MODEL": ("model", str),
+    "TTT_SYSTEM": ("system", str),
+    "TTT_TEMPERATURE": ("temperature", float),
+    "TTT_MAX_TOKENS": ("max_tokens", int),
+    "TTT_OFFLINE": ("offline", bool),
+    "TTT_TIMEOUT": ("timeout", float),
+    "TTT_LOG_LEVEL": ("log_level", str),
+}
+
+
+def read_toml(path: Path) -> tuple[dict[str, Any], str]:
+    """Parse a TOML file; errors name the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"{path}: cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigurationError(f"{path}: is not UTF-8 text") from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _env_layer() -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for var, (key, tp) in _ENV.items():
+        raw = os.environ.get(var)
+        if raw is None or raw == "":
+            continue
+        try:
+            if tp is bool:
+                if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                    raise ValueError
+                value: Any = raw.lower() in ("1", "true", "yes")
+            else:
+                value = tp(raw)
+        except ValueError:
+            raise ConfigurationError(f"environment: {var}={raw!r} must be {_type_name(tp)}") from None
+        data[key] = value
+    return data
+
+
+def config_files(cwd: Path | None = None) -> list[Path]:
+    """The config files that apply, lowest precedence first."""
+    return [paths().user_config, (cwd or Path.cwd()) / "ttt.toml"]
+
+
+def load_config(overrides: dict[str, Any] | None = None, cwd: Path | None = None) -> Config:
+    """Build the effective configuration from every layer."""
+    from ttt.core.config_loaders import loader_layers
+
+    config = Config()
+    for path in config_files(cwd):
+        if path.is_file():
+            data, text = read_toml(path)
+            config = _merge(config, data, [], _Source(str(path), text))
+    for name, data in loader_layers():
+        config = _merge(config, data, [], _Source(f"config loader '{name}'"))
+    config = _merge(config, _env_layer(), [], _Source("environment"))
+    if overrides:
+        config = _merge(config, overrides, [], _Source("program"))
+    return config
+
+
+def apply(config: Config, overrides: dict[str, Any], source: str = "program") -> Config:
+    """A copy of ``config`` with overrides validated and applied."""
+    return _merge(config, overrides, [], _Source(source))
+
+
+def to_dict(config: Config) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def get_value(config: Config, dotted: str) -> Any:
+    value: Any = to_dict(config)
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise ConfigurationError(f"'{dotted}' is not a known setting")
+        value = value[part]
+    return value
+
+
+def parse_value(raw: str) -> Any:
+    """A command-line value: TOML syntax if it parses (numbers, booleans, lists), else a string."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def set_user_value(dotted: str, raw: str) -> Path:
+    """Set one key in the user config file, keeping the others; the file is private (0600)."""
+    import tomli_w
+
+    path = paths().user_config
+    data, _ = read_toml(path) if path.is_file() else ({}, "")
+    node = data
+    parts = dotted.split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigurationError(f"'{dotted}': '{part}' is not a table")
+    node[parts[-1]] = parse_value(raw)
+    _merge(Config(), data, [], _Source(str(path)))  # validate before writing anything
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".toml.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        tomli_w.dump(data, handle)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    return path

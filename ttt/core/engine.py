@@ -1,0 +1,227 @@
+"""One turn: route -> backend stream -> tool calls -> results -> continue, as one event stream.
+
+The CLI printer, the TUI, sessions and the library all consume ``Engine.run``; nothing else
+implements a turn. Provider failures arrive as a final ``ErrorEvent`` (text streamed before it
+stays with the caller); retries and fallbacks happen here, before any output of a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ttt.core.config import Config
+from ttt.core.errors import AIError, BackendNotAvailableError
+from ttt.core.models import model_registry
+from ttt.core.routing import BackendPool, Route, Router
+from ttt.core.types import (
+    AIResponse,
+    ChatRequest,
+    Done,
+    ErrorEvent,
+    Finish,
+    Message,
+    Part,
+    RouteInfo,
+    StreamEvent,
+    TextDelta,
+    TextPart,
+    ThinkingDelta,
+    ThinkingPart,
+    ToolCall,
+    ToolCallReady,
+    ToolResultEvent,
+    Usage,
+)
+
+MAX_BACKOFF = 20.0
+
+
+@dataclass
+class TurnOptions:
+    """Per-turn settings; ``None`` means the config's value."""
+
+    model: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    tools: Sequence[Any] = ()
+    approve: Any = None  # ttt.core.tools.executor.ApprovalCallback
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class Engine:
+    """Owns the backends of one event loop, so clients and servers are reused across turns."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.pool = BackendPool(config)
+        self.router = Router(config, self.pool)
+
+    async def aclose(self) -> None:
+        await self.pool.aclose()
+
+    async def run(self, messages: list[Message], turn: TurnOptions | None = None) -> AsyncIterator[StreamEvent]:
+        """Stream one turn; ``messages`` is the whole conversation so far, ending with the prompt.
+
+        Yields ``RouteInfo`` first, then deltas, tool events and usage, and finally ``Done`` or
+        ``ErrorEvent``.
+        """
+        turn = turn or TurnOptions()
+        started = time.perf_counter()
+        state = _TurnState(started)
+        try:
+            routes = await self.router.candidates(turn.model)
+            tools, executor = self._tools(turn)
+            yield RouteInfo(routes[0].model, routes[0].backend, routes[0].reason)
+            conversation = list(messages)
+            for round_number in range(self.config.tools.max_rounds + 1):
+                request = ChatRequest(
+                    model=routes[0].wire_model,
+                    messages=conversation,
+                    tools=[t.spec for t in tools],
+                    temperature=turn.temperature if turn.temperature is not None else self.config.temperature,
+                    max_tokens=turn.max_tokens if turn.max_tokens is not None else self.config.max_tokens,
+                    options=turn.options,
+                )
+                reply = _Reply()
+                async for event in self._attempt(routes, request, state):
+                    reply.add(event, state)
+                    yield event
+                conversation.append(Message("assistant", reply.parts()))
+                state.messages.append(conversation[-1])
+                if not reply.calls:
+                    break
+                if round_number == self.config.tools.max_rounds or executor is None:
+                    state.finish = "max_tool_rounds" if executor else "tool_calls"
+                    break
+                results = await executor.run_all(reply.calls)
+                for result in results:
+                    state.tool_results.append(result)
+                    yield ToolResultEvent(result)
+                conversation.append(Message("tool", list(results)))
+                state.messages.append(conversation[-1])
+        except AIError as error:
+            yield ErrorEvent(error)
+            return
+        yield Done(state.response(routes[0]))
+
+    def _tools(self, turn: TurnOptions) -> tuple[list[Any], Any]:
+        if not turn.tools:
+            return [], None
+        from ttt.core.tools.executor import ToolExecutor
+        from ttt.core.tools.registry import tool_registry
+
+        tools = tool_registry.resolve(turn.tools)
+        return tools, ToolExecutor(tools, self.config.tools, turn.approve)
+
+    async def _attempt(
+        self, routes: list[Route], request: ChatRequest, state: _TurnState
+    ) -> AsyncIterator[StreamEvent]:
+        """Stream from the first route that works; retry before any output, then fall back.
+
+        A route that succeeds moves to the front, so later tool rounds stay on it.
+        """
+        last: AIError | None = None
+        for index, route in enumerate(list(routes)):
+            if index:
+                yield RouteInfo(route.model, route.backend, f"fallback after {last.title.lower()}: {last}")
+            backend = self.pool.get(route.backend)
+            for attempt in range(self.config.retries + 1):
+                produced = False
+                try:
+                    request.model = route.wire_model
+                    async for event in backend.astream(request):
+                        produced = produced or isinstance(event, (TextDelta, ThinkingDelta, ToolCallReady))
+                        yield event
+                    if index:
+                        routes.remove(route)
+                        routes.insert(0, route)
+                    return
+                except AIError as error:
+                    error.backend = error.backend or route.backend
+                    error.model = error.model or route.model
+                    if produced or not error.retryable:
+                        raise
+                    last = error
+                    if isinstance(error, BackendNotAvailableError) or attempt == self.config.retries:
+                        break
+                    await asyncio.sleep(_backoff(error, attempt))
+        assert last is not None
+        raise last
+
+
+def _backoff(error: AIError, attempt: int) -> float:
+    if error.retry_after is not None:
+        return min(max(error.retry_after, 0.0), MAX_BACKOFF)
+    return min(0.5 * 2**attempt, MAX_BACKOFF)
+
+
+class _TurnState:
+    """What a turn accumulates across its rounds, for the final ``AIResponse``."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.first_token: float | None = None
+        self.text: list[str] = []
+        self.thinking: list[str] = []
+        self.usage = Usage()
+        self.finish = "stop"
+        self.tool_results: list[Any] = []
+        self.messages: list[Message] = []
+
+    def response(self, route: Route) -> AIResponse:
+        cost = self.usage.cost
+        info = model_registry.get(route.model)
+        if cost is None and info is not None:
+            cost = info.cost(self.usage.input_tokens, self.usage.output_tokens)
+        return AIResponse(
+            text="".join(self.text),
+            model=route.model,
+            backend=route.backend,
+            input_tokens=self.usage.input_tokens,
+            output_tokens=self.usage.output_tokens,
+            cost=cost,
+            seconds=time.perf_counter() - self.started,
+            time_to_first_token=self.first_token,
+            finish_reason=self.finish,
+            tool_calls=self.tool_results,
+            thinking="".join(self.thinking),
+            messages=self.messages,
+        )
+
+
+class _Reply:
+    """One model reply, assembled from its events."""
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.thinking: list[str] = []
+        self.calls: list[ToolCall] = []
+
+    def add(self, event: StreamEvent, state: _TurnState) -> None:
+        if isinstance(event, (TextDelta, ThinkingDelta)) and state.first_token is None:
+            state.first_token = time.perf_counter() - state.started
+        if isinstance(event, TextDelta):
+            self.text.append(event.text)
+            state.text.append(event.text)
+        elif isinstance(event, ThinkingDelta):
+            self.thinking.append(event.text)
+            state.thinking.append(event.text)
+        elif isinstance(event, ToolCallReady):
+            self.calls.append(event.call)
+        elif isinstance(event, Usage):
+            state.usage = state.usage + event
+        elif isinstance(event, Finish):
+            state.finish = event.reason
+
+    def parts(self) -> list[Part]:
+        parts: list[Part] = []
+        if self.thinking:
+            parts.append(ThinkingPart("".join(self.thinking)))
+        if self.text or not self.calls:
+            parts.append(TextPart("".join(self.text)))
+        parts.extend(self.calls)
+        return parts

@@ -1,0 +1,167 @@
+"""From a model string or alias to a backend and the model name it expects.
+
+Rules, in order: aliases (config, then built-in); a prefix naming a backend (``ollama/``,
+``llamacpp/``, a plugin's name); a provider prefix (cloud, through the `openai` client or
+LiteLLM); an unprefixed name Ollama has; a known model's short name. An empty name picks a
+default from what is set up: a cloud key, then a running Ollama, then the bundled local model.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from ttt.core.backends.base import Backend, BaseBackend
+from ttt.core.config import Config
+from ttt.core.errors import BackendNotAvailableError, ConfigurationError, ModelNotFoundError
+from ttt.core.models import BUILTIN_ALIASES, OPENAI_PROTOCOL, PROVIDER_KEYS, model_registry
+
+LOCAL_BACKENDS = ("local", "llamacpp")
+_PREFIX_BACKEND = {"ollama": "local", "local": "local", "llamacpp": "llamacpp"}
+
+# The default model for each provider key, in the order they are preferred.
+DEFAULT_FOR_KEY: list[tuple[str, str]] = [
+    ("OPENAI_API_KEY", "openai/gpt-4o-mini"),
+    ("ANTHROPIC_API_KEY", "anthropic/claude-haiku-4-5"),
+    ("GEMINI_API_KEY", "gemini/gemini-2.5-flash"),
+    ("OPENROUTER_API_KEY", "openrouter/openai/gpt-4o-mini"),
+    ("GROQ_API_KEY", "groq/llama-3.3-70b-versatile"),
+    ("DEEPSEEK_API_KEY", "deepseek/deepseek-chat"),
+]
+
+HOW_TO_CONNECT = (
+    "No model is available. Set an API key (e.g. OPENAI_API_KEY or ANTHROPIC_API_KEY), start "
+    "Ollama (`ollama serve`, or set OLLAMA_HOST), point OPENAI_BASE_URL at any OpenAI-compatible "
+    "server, or install the bundled offline model (see README). `ttt status` shows what is found."
+)
+
+
+@dataclass
+class Route:
+    """Where one request goes. ``model`` is the full name users see, ``wire_model`` the backend's."""
+
+    model: str
+    backend: str
+    wire_model: str
+    reason: str = ""
+
+
+class BackendPool:
+    """One backend instance per name, so HTTP clients and servers are reused across requests."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._backends: dict[str, BaseBackend] = {}
+
+    def get(self, name: str) -> BaseBackend:
+        if name not in self._backends:
+            self._backends[name] = Backend.create(name, self.config)
+        return self._backends[name]
+
+    def created(self) -> list[BaseBackend]:
+        return list(self._backends.values())
+
+    async def aclose(self) -> None:
+        for backend in self._backends.values():
+            await backend.aclose()
+        self._backends.clear()
+
+
+class Router:
+    def __init__(self, config: Config, pool: BackendPool) -> None:
+        self.config = config
+        self.pool = pool
+
+    def expand_alias(self, name: str) -> str:
+        aliases = {**BUILTIN_ALIASES, **self.config.aliases}
+        seen: set[str] = set()
+        while name in aliases and name not in seen:
+            seen.add(name)
+            name = aliases[name]
+        return name
+
+    def aliases_for(self, model: str) -> list[str]:
+        aliases = {**BUILTIN_ALIASES, **self.config.aliases}
+        return sorted(alias for alias in aliases if self.expand_alias(alias) == model)
+
+    async def resolve(self, requested: str | None = None) -> Route:
+        """The route for a model string (or the default); raises ModelNotFoundError and friends."""
+        name = (requested or self.config.model or "").strip()
+        if not name:
+            return await self.default_route()
+        expanded = self.expand_alias(name)
+        reason = f"alias '{name}'" if expanded != name else ""
+        route = await self._route_for(expanded)
+        route.reason = route.reason or reason
+        if self.config.offline and route.backend not in LOCAL_BACKENDS:
+            raise ConfigurationError(
+                f"'{route.model}' is a cloud model, but offline mode allows local models only "
+                "(ollama/..., llamacpp/...)."
+            )
+        return route
+
+    async def candidates(self, requested: str | None = None) -> list[Route]:
+        """The requested route first, then each configured fallback that resolves."""
+        routes = [await self.resolve(requested)]
+        for fallback in self.config.fallbacks:
+            try:
+                route = await self.resolve(fallback)
+            except (ModelNotFoundError, ConfigurationError, BackendNotAvailableError):
+                continue
+            if all(route.model != r.model for r in routes):
+                route.reason = f"fallback from {routes[0].model}"
+                routes.append(route)
+        return routes
+
+    async def _route_for(self, name: str) -> Route:
+        prefix, _, rest = name.partition("/")
+        if rest:
+            if prefix in _PREFIX_BACKEND:
+                backend = _PREFIX_BACKEND[prefix]
+                return Route(f"{'ollama' if backend == 'local' else prefix}/{rest}", backend, rest)
+            if prefix in Backend.names() and prefix not in ("cloud",):
+                return Route(name, prefix, rest)
+            return Route(name, "cloud", name)
+        if await self._ollama_has(name):
+            return Route(f"ollama/{name}", "local", name, "found in Ollama")
+        known = [m.name for m in model_registry.list() if m.name.split("/")[-1] == name]
+        if known:
+            return await self._route_for(known[0])
+        if name in OPENAI_PROTOCOL or name in PROVIDER_KEYS:
+            raise ModelNotFoundError(f"'{name}' is a provider; name a model too, e.g. '{name}/<model>'.")
+        aliases = [*BUILTIN_ALIASES, *self.config.aliases]
+        matches = model_registry.close_matches(name, aliases)
+        hint = f" Did you mean {', '.join(matches)}?" if matches else " `ttt models` lists them."
+        raise ModelNotFoundError(f"Unknown model '{name}'.{hint}", model=name)
+
+    async def _ollama_has(self, name: str) -> bool:
+        backend = self.pool.get("local")
+        try:
+            return await backend.has_model(name)  # type: ignore[attr-defined]
+        except Exception:
+            return False
+
+    async def default_route(self) -> Route:
+        """No model named anywhere: use what this machine is set up for."""
+        if not self.config.offline:
+            for variable, model in DEFAULT_FOR_KEY:
+                if os.environ.get(variable):
+                    return Route(model, "cloud", model, f"default for {variable}")
+        local = self.pool.get("local")
+        try:
+            names = [m.name for m in await local.models()]
+        except Exception:
+            names = []
+        if names:
+            preferred = next((n for n in names if n.startswith("ollama/llama3")), names[0])
+            return Route(preferred, "local", preferred.split("/", 1)[1], "Ollama is running")
+        llamacpp = self.pool.get("llamacpp")
+        if llamacpp.is_available:
+            model = (await llamacpp.models())[0].name
+            return Route(
+                model,
+                "llamacpp",
+                model.split("/", 1)[1],
+                "no cloud key or Ollama found, so using the bundled local model",
+            )
+        raise BackendNotAvailableError(HOW_TO_CONNECT)

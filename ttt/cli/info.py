@@ -8,10 +8,7 @@ import json
 import sys
 from typing import Any
 
-from ttt.core.backends.base import Backend, BackendStatus
 from ttt.core.models import ModelInfo
-
-LISTING_TIMEOUT = 5.0
 
 
 def add_parsers(commands: Any) -> None:
@@ -40,45 +37,11 @@ def add_parsers(commands: Any) -> None:
     tools.set_defaults(handler=cmd_tools)
 
 
-async def _gather(method: str) -> list[tuple[str, Any]]:
-    """Call ``models`` or ``status`` on every backend at once, each with a time limit."""
-    from ttt.core.api import get_config
-    from ttt.core.routing import BackendPool
-
-    pool = BackendPool(get_config())
-
-    async def one(name: str) -> tuple[str, Any]:
-        try:
-            backend = pool.get(name)
-            return name, await asyncio.wait_for(getattr(backend, method)(), LISTING_TIMEOUT)
-        except Exception as exc:  # one broken backend must not hide the others
-            return name, exc
-
-    try:
-        return list(await asyncio.gather(*(one(name) for name in Backend.names())))
-    finally:
-        await pool.aclose()
-
-
-def model_listing() -> list[ModelInfo]:
-    """Every model of every backend, with aliases filled in (shared with the TUI picker)."""
-    from ttt.core.api import get_config
-    from ttt.core.routing import BackendPool, Router
-
-    router = Router(get_config(), BackendPool(get_config()))
-    models: dict[str, ModelInfo] = {}
-    for name, result in asyncio.run(_gather("models")):
-        if isinstance(result, Exception):
-            continue
-        for info in result:
-            info.backend = info.backend or name
-            info.aliases = router.aliases_for(info.name)
-            models.setdefault(info.name, info)
-    return sorted(models.values(), key=lambda m: (not m.available, m.backend, m.name))
-
-
 def cmd_models(args: argparse.Namespace) -> int:
-    models = model_listing()
+    from ttt.core.api import get_config
+    from ttt.core.inventory import list_models
+
+    models = asyncio.run(list_models(get_config()))
     if args.json:
         print(json.dumps([_model_dict(m) for m in models], indent=2))
         return 0
@@ -109,11 +72,10 @@ def _context(tokens: int) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    statuses: list[BackendStatus] = []
-    for name, result in asyncio.run(_gather("status")):
-        if isinstance(result, Exception):
-            result = BackendStatus(name, False, f"status check failed: {type(result).__name__}")
-        statuses.append(result)
+    from ttt.core.api import get_config
+    from ttt.core.inventory import backend_statuses
+
+    statuses = asyncio.run(backend_statuses(get_config()))
     if args.json:
         print(json.dumps([s.__dict__ for s in statuses], indent=2))
         return 0

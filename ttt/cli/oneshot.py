@@ -73,13 +73,18 @@ async def run_turn(args: Namespace, prompt: str, settings: dict[str, Any]) -> in
                 if printer:
                     printer.feed(event.text)
             elif isinstance(event, RouteInfo):
-                if event.reason and (event.reason.startswith("fallback") or args.explain or "bundled" in event.reason):
+                if event.reason and (
+                    event.reason.startswith("fallback") or args.explain or "bundled" in event.reason
+                ):
                     note(f"using {event.model}: {event.reason}")
             elif isinstance(event, ToolCallReady) and not args.json:
                 note(f"→ {event.call.name}({json.dumps(event.call.arguments, ensure_ascii=False)})")
             elif isinstance(event, ToolResultEvent) and not args.json:
                 result = event.result
-                note(f"← {result.name}: " + (f"error: {result.error}" if result.error else _short(result.content)))
+                note(
+                    f"← {result.name}: "
+                    + (f"error: {result.error}" if result.error else _short(result.content))
+                )
             elif isinstance(event, Done):
                 response = event.response
             elif isinstance(event, ErrorEvent):

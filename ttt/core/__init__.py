@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 _EXPORTS = {
     "ask": "ttt.core.api",
@@ -35,13 +35,3 @@ def __getattr__(name: str) -> Any:
     import importlib
 
     return getattr(importlib.import_module(module), name)
-
-
-if TYPE_CHECKING:
-    from ttt.core.api import achat, ask, ask_async, chat, configure, stream, stream_async
-    from ttt.core.backends.base import Backend, BaseBackend
-    from ttt.core.models import ModelInfo, model_registry
-    from ttt.core.session.chat import ChatSession, PersistentChatSession
-    from ttt.core.tools.base import tool
-    from ttt.core.tools.registry import tool_registry
-    from ttt.core.types import AIResponse, Message

@@ -14,6 +14,7 @@ from ttt.core.types import AIResponse, Done, ErrorEvent, Message, StreamEvent, T
 
 _overrides: dict[str, Any] = {}
 _config: Config | None = None
+_closing: set[asyncio.Task[None]] = set()
 _engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Engine] = weakref.WeakKeyDictionary()
 
 
@@ -47,7 +48,8 @@ def current_engine() -> Engine:
     engine = _engines.get(loop)
     if engine is None or engine.config is not config:
         if engine is not None:
-            loop.create_task(engine.aclose())
+            _closing.add(task := loop.create_task(engine.aclose()))
+            task.add_done_callback(_closing.discard)
         engine = _engines[loop] = Engine(config)
     return engine
 

@@ -145,9 +145,8 @@ class _Source:
             assign = re.match(r"^([A-Za-z0-9_\-\.\"' ]+?)\s*=", stripped)
             if assign:
                 key = [part.strip().strip("\"'") for part in assign.group(1).split(".")]
-                if table + key == key_path[: len(table) + len(key)] and len(table + key) >= 1:
-                    if table + key == key_path or table + key == key_path[:-1]:
-                        return number
+                if table + key in (key_path, key_path[:-1]):
+                    return number
         return None
 
     def error(self, key_path: list[str], problem: str) -> ConfigurationError:
@@ -204,9 +203,7 @@ def _convert(value: Any, tp: Any, key_path: list[str], source: _Source) -> Any:
         return _merge(tp(), value, key_path, source)
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    if tp is bool and not isinstance(value, bool) or not isinstance(value, tp) or (
-        tp is int and isinstance(value, bool)
-    ):
+    if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
         raise source.error(key_path, f"must be {_type_name(tp)}, not {value!r}")
     return value
 

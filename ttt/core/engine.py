@@ -63,7 +63,9 @@ class Engine:
     async def aclose(self) -> None:
         await self.pool.aclose()
 
-    async def run(self, messages: list[Message], turn: TurnOptions | None = None) -> AsyncIterator[StreamEvent]:
+    async def run(
+        self, messages: list[Message], turn: TurnOptions | None = None
+    ) -> AsyncIterator[StreamEvent]:
         """Stream one turn; ``messages`` is the whole conversation so far, ending with the prompt.
 
         Yields ``RouteInfo`` first, then deltas, tool events and usage, and finally ``Done`` or
@@ -141,8 +143,7 @@ class Engine:
                         routes.insert(0, route)
                     return
                 except AIError as error:
-                    error.backend = error.backend or route.backend
-                    error.model = error.model or route.model
+                    error.backend, error.model = route.backend, route.model
                     if produced or not error.retryable:
                         raise
                     last = error

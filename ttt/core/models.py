@@ -56,7 +56,9 @@ class ModelInfo:
         return (input_tokens * self.input_price + output_tokens * self.output_price) / 1_000_000
 
 
-def _m(name: str, caps: str, ctx: int, price_in: float | None = None, price_out: float | None = None) -> ModelInfo:
+def _m(
+    name: str, caps: str, ctx: int, price_in: float | None = None, price_out: float | None = None
+) -> ModelInfo:
     return ModelInfo(name, name.split("/", 1)[0], caps.split(), ctx, price_in, price_out)
 
 

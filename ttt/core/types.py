@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -63,7 +63,7 @@ class ImagePart:
     type: Literal["image"] = "image"
 
 
-Part = Union[TextPart, ThinkingPart, ToolCall, ToolResult, ImagePart]
+Part = TextPart | ThinkingPart | ToolCall | ToolResult | ImagePart
 
 
 @dataclass
@@ -210,19 +210,19 @@ class ErrorEvent:
     kind: Literal["error"] = "error"
 
 
-StreamEvent = Union[
-    TextDelta,
-    ThinkingDelta,
-    ToolCallStart,
-    ToolCallDelta,
-    ToolCallReady,
-    ToolResultEvent,
-    Usage,
-    Finish,
-    RouteInfo,
-    Done,
-    ErrorEvent,
-]
+StreamEvent = (
+    TextDelta
+    | ThinkingDelta
+    | ToolCallStart
+    | ToolCallDelta
+    | ToolCallReady
+    | ToolResultEvent
+    | Usage
+    | Finish
+    | RouteInfo
+    | Done
+    | ErrorEvent
+)
 
 
 @dataclass

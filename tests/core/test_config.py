@@ -131,7 +131,7 @@ def test_config_set_keeps_other_keys_and_is_private() -> None:
 def test_config_set_rejects_bad_values_and_leaves_the_file_alone() -> None:
     path = write(paths().user_config, 'model = "kept"\n')
     before = path.read_bytes()
-    with pytest.raises(ConfigurationError, match="tools.timeout"):
+    with pytest.raises(ConfigurationError, match=r"tools\.timeout"):
         set_user_value("tools.timeout", "soon")
     with pytest.raises(ConfigurationError, match="not a known setting"):
         set_user_value("colour", "blue")

@@ -131,14 +131,14 @@ def cmd_config_path(args: argparse.Namespace) -> int:
 
 def cmd_tools(args: argparse.Namespace) -> int:
     from ttt.core.api import get_config
+    from ttt.core.tools.executor import effective_permission
     from ttt.core.tools.registry import tool_registry
 
-    permissions = get_config().tools.permissions
-    tools = tool_registry.list()
-    rows = []
-    for t in tools:
-        permission = permissions.get(t.name) or permissions.get(f"category:{t.category}") or t.permission
-        rows.append((t.name, t.category, permission, t.description.splitlines()[0] if t.description else ""))
+    config = get_config().tools
+    rows = [
+        (t.name, t.category, effective_permission(t, config), t.description.splitlines()[0] if t.description else "")
+        for t in tool_registry.list()
+    ]
     if args.json:
         keys = ("name", "category", "permission", "description")
         print(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2))

@@ -32,16 +32,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tools", help="tools the model may call: names, category:NAME, or all")
     parser.add_argument("-y", "--yes", action="store_true", help="approve every tool call without asking")
     parser.add_argument("--explain", action="store_true", help="say which model was chosen and why")
+    parser.add_argument(
+        "-c", "--continue", dest="resume", action="store_true", help="continue the latest session"
+    )
+    parser.add_argument("--session", metavar="ID", help="continue session ID (a unique prefix is enough)")
+    parser.add_argument("-n", "--no-save", action="store_true", help="do not store this exchange")
     parser.add_argument("--version", action="version", version=f"ttt {ttt.__version__}")
     return parser
 
 
 def build_subparsers() -> argparse.ArgumentParser:
-    from ttt.cli import info
+    from ttt.cli import info, sessions
 
     parser = argparse.ArgumentParser(prog="ttt")
     commands = parser.add_subparsers(dest="command", required=True)
     info.add_parsers(commands)
+    sessions.add_parsers(commands)
     return parser
 
 

@@ -136,7 +136,12 @@ def cmd_tools(args: argparse.Namespace) -> int:
 
     config = get_config().tools
     rows = [
-        (t.name, t.category, effective_permission(t, config), t.description.splitlines()[0] if t.description else "")
+        (
+            t.name,
+            t.category,
+            effective_permission(t, config),
+            t.description.splitlines()[0] if t.description else "",
+        )
         for t in tool_registry.list()
     ]
     if args.json:

@@ -49,24 +49,24 @@ def approval_prompt(args: Namespace) -> Any:
 
 
 async def run_turn(args: Namespace, prompt: str, settings: dict[str, Any]) -> int:
-    from ttt.core.api import configure, events_async
+    from ttt.core.api import configure
 
     configure(**settings)
+    session = open_session(args)
     printer: Any = None
     if not args.json:
         fancy = sys.stdout.isatty() and not args.raw
         printer = MarkdownPrinter() if fancy else PlainPrinter(sanitise=sys.stdout.isatty())
     response: AIResponse | None = None
     error: AIError | None = None
-    events = events_async(
-        prompt,
-        system=args.system,
-        model=args.model,
-        temperature=args.temperature,
-        max_tokens=args.max_tokens,
-        tools=_tool_selectors(args.tools),
-        approve=approval_prompt(args),
-    )
+    turn = {
+        "model": args.model,
+        "temperature": args.temperature,
+        "max_tokens": args.max_tokens,
+        "tools": _tool_selectors(args.tools),
+        "approve": approval_prompt(args),
+    }
+    events = session.events(prompt, **{k: v for k, v in turn.items() if v is not None})
     try:
         async for event in events:
             if isinstance(event, TextDelta):
@@ -90,14 +90,36 @@ async def run_turn(args: Namespace, prompt: str, settings: dict[str, Any]) -> in
             elif isinstance(event, ErrorEvent):
                 error = event.error if isinstance(event.error, AIError) else AIError(str(event.error))
     finally:
+        await events.aclose()
+        session.close()
         if printer:
             printer.close()
     if error is not None:
         print_error(error)
         return error.exit_code
     if args.json and response is not None:
-        sys.stdout.write(json.dumps(response.to_dict(), ensure_ascii=False) + "\n")
+        data = {**response.to_dict(), "session_id": getattr(session, "id", None)}
+        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
     return 0
+
+
+def open_session(args: Namespace) -> Any:
+    """Where this exchange is kept: a new stored session, a resumed one, or memory only."""
+    from ttt.core.errors import ConfigurationError
+    from ttt.core.session.chat import ChatSession, PersistentChatSession
+    from ttt.core.session.store import Store
+
+    options = {k: v for k, v in {"system": args.system, "model": args.model}.items() if v is not None}
+    if args.no_save:
+        if args.resume or args.session:
+            raise ConfigurationError("--no-save cannot be combined with --continue or --session")
+        return ChatSession(**options)
+    store = Store.default()
+    session_id = args.session
+    if args.resume and session_id is None:
+        latest = store.latest_session()
+        session_id = latest.id if latest else None
+    return PersistentChatSession.open(session_id, store=store, **options)
 
 
 def _short(text: str, limit: int = 200) -> str:

@@ -14,7 +14,7 @@ from ttt.core.config import Config
 from ttt.core.models import ModelInfo
 from ttt.core.routing import BackendPool, Router
 
-TIMEOUT = 5.0
+TIMEOUT = 10.0  # generous: a backend may import its client (seconds on a busy machine) first
 
 
 async def _gather(config: Config, method: str) -> list[tuple[str, Any]]:

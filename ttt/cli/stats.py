@@ -1,0 +1,107 @@
+"""``ttt stats``: what the recorded requests and tool calls say (``ttt.core.metrics``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def add_parsers(commands: Any) -> None:
+    stats = commands.add_parser(
+        "stats", help="request counts, latency, tokens, cost, errors and tool statistics"
+    )
+    stats.add_argument("--json", action="store_true", help="one JSON object")
+    stats.add_argument(
+        "--since", type=_since, metavar="WHEN", help="only requests after WHEN: 1h, 30m, 7d, 2w or an ISO date"
+    )
+    stats.set_defaults(handler=cmd_stats)
+
+
+def _since(text: str) -> float:
+    from ttt.core.metrics import parse_since
+
+    try:
+        return parse_since(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from ttt.core.config import paths
+    from ttt.core.metrics import summarize
+
+    summary = summarize(paths().database, args.since)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    total = summary["total"]
+    window = f" since {summary['since']}" if summary["since"] else ""
+    if not total["requests"] and not summary["tools"]:
+        print(f"No requests recorded{window}.")
+        return 0
+    print(
+        f"{total['requests']} requests{window}: {total['errors']} failed ({_percent(total['error_rate'])}), "
+        f"{total['input_tokens']:,} tokens in, {total['output_tokens']:,} out, cost {_cost(total['cost'])}"
+    )
+    print()
+    _table(
+        ("BACKEND", "MODEL", "REQS", "ERRORS", "P50", "P95", "TTFT P50", "TTFT P95", "IN", "OUT", "COST"),
+        [
+            (
+                m["backend"],
+                m["model"],
+                str(m["requests"]),
+                _percent(m["error_rate"]),
+                _seconds(m["latency_p50"]),
+                _seconds(m["latency_p95"]),
+                _seconds(m["ttft_p50"]),
+                _seconds(m["ttft_p95"]),
+                f"{m['input_tokens']:,}",
+                f"{m['output_tokens']:,}",
+                _cost(m["cost"]),
+            )
+            for m in summary["models"]
+        ],
+    )
+    if summary["errors"]:
+        print()
+        _table(
+            ("ERROR", "COUNT", "RATE"),
+            [(e["type"], str(e["count"]), _percent(e["rate"])) for e in summary["errors"]],
+        )
+    if summary["tools"]:
+        print()
+        _table(
+            ("TOOL", "CALLS", "ERRORS", "P50", "P95", "OUTCOMES"),
+            [
+                (
+                    t["name"],
+                    str(t["calls"]),
+                    str(t["errors"]),
+                    _seconds(t["duration_p50"]),
+                    _seconds(t["duration_p95"]),
+                    ", ".join(f"{k} {v}" for k, v in t["outcomes"].items()),
+                )
+                for t in summary["tools"]
+            ],
+        )
+    return 0
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}s"
+
+
+def _percent(rate: float) -> str:
+    return f"{rate * 100:.1f}%"
+
+
+def _cost(value: float | None) -> str:
+    return "-" if value is None else f"${value:.4f}"
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    for row in (header, *rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

@@ -1,0 +1,204 @@
+"""The local backend: an Ollama server through the official ``ollama`` client.
+
+One ``ollama.AsyncClient`` per backend instance, reused by every request (keep-alive, no
+per-request client start-up). Model names here are Ollama's own (``llama3.2``); the router
+strips the ``ollama/`` prefix before a request reaches this backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import httpx
+import ollama
+
+from ttt.core.backends.base import BackendStatus, BaseBackend
+from ttt.core.backends.error_map import map_error
+from ttt.core.backends.openai_stream import image_base64, ready_call, to_openai_tools
+from ttt.core.errors import AIError
+from ttt.core.models import ModelInfo
+from ttt.core.types import (
+    ChatRequest,
+    Finish,
+    Message,
+    StreamEvent,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallDelta,
+    ToolCallReady,
+    ToolCallStart,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    from ttt.core.config import Config
+
+DEFAULT_HOST = "http://localhost:11434"
+MODEL_CACHE_SECONDS = 30.0
+SHOW_BUDGET_SECONDS = 2.0  # `models()` waits at most this long for per-model details
+_CAPABILITIES = {"completion": "text", "tools": "tools", "vision": "vision", "thinking": "reasoning"}
+
+
+def display_name(name: str) -> str:
+    """Ollama's name without the implicit ``:latest`` tag, as users type it."""
+    return name.removesuffix(":latest")
+
+
+def _tagged(name: str) -> str:
+    return name if ":" in name.rsplit("/", 1)[-1] else name + ":latest"
+
+
+def to_ollama_messages(messages: list[Message]) -> list[dict[str, Any]]:
+    """ttt messages -> Ollama chat messages (images base64, tool calls, ``tool`` results)."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        results = message.tool_results
+        for result in results:
+            out.append({"role": "tool", "content": result.content, "tool_name": result.name})
+        if message.role == "tool" or (results and not message.text and not message.images):
+            continue
+        entry: dict[str, Any] = {"role": message.role, "content": message.text}
+        if message.images:
+            entry["images"] = [image_base64(image) for image in message.images]
+        if message.tool_calls:
+            entry["tool_calls"] = [
+                {"function": {"name": call.name, "arguments": call.arguments}} for call in message.tool_calls
+            ]
+        out.append(entry)
+    return out
+
+
+class LocalBackend(BaseBackend):
+    """Models served by Ollama (``ollama/<name>``)."""
+
+    name: ClassVar[str] = "local"
+
+    def __init__(self, config: Config) -> None:
+        super().__init__(config)
+        self.host = config.ollama.host or os.environ.get("OLLAMA_HOST") or DEFAULT_HOST
+        timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
+        self.client = ollama.AsyncClient(host=self.host, timeout=timeout)
+        self._names: tuple[float, set[str]] | None = None
+        self._details: dict[str, tuple[str, ollama.ShowResponse | None]] = {}  # name -> (digest, show)
+
+    def _error(self, exc: BaseException, model: str = "") -> AIError:
+        return map_error(exc, backend=self.name, model=model, base_url=self.host, key_env="OLLAMA_API_KEY")
+
+    async def astream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        """Stream one chat request; ``request.stream=False`` makes one non-streamed call."""
+        options: dict[str, Any] = dict(request.options)
+        think = options.pop("think", None)
+        if request.temperature is not None:
+            options["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            options["num_predict"] = request.max_tokens
+        kwargs: dict[str, Any] = {
+            "model": request.model,
+            "messages": to_ollama_messages(request.messages),
+            "tools": to_openai_tools(request.tools) or None,
+            "options": options or None,
+            "think": think,
+        }
+        parts: Any = None
+        calls = 0
+        try:
+            if request.stream:
+                parts = await self.client.chat(**kwargs, stream=True)
+            else:
+                parts = _once(await self.client.chat(**kwargs, stream=False))
+            async for part in parts:
+                message = part.message
+                if message.thinking:
+                    yield ThinkingDelta(message.thinking)
+                if message.content:
+                    yield TextDelta(message.content)
+                for call in message.tool_calls or []:
+                    raw = json.dumps(dict(call.function.arguments))
+                    call_id = f"call_{calls}"
+                    yield ToolCallStart(calls, call_id, call.function.name)
+                    yield ToolCallDelta(calls, raw)
+                    yield ToolCallReady(ready_call(call_id, call.function.name, raw))
+                    calls += 1
+                if part.done:
+                    yield Usage(part.prompt_eval_count or 0, part.eval_count or 0, cost=0.0)
+                    yield Finish("tool_calls" if calls else part.done_reason or "stop")
+        except Exception as exc:
+            raise self._error(exc, request.model) from exc
+        finally:
+            if parts is not None:
+                await parts.aclose()
+
+    async def _tags(self) -> list[Any]:
+        """``/api/tags``; refreshes the name cache that ``has_model`` reads."""
+        try:
+            listed = (await self.client.list()).models
+        except Exception as exc:
+            raise self._error(exc) from exc
+        self._names = (time.monotonic(), {m.model or "" for m in listed})
+        return list(listed)
+
+    async def has_model(self, name: str) -> bool:
+        """Is ``name`` (tag optional) pulled in Ollama? Cached for a while; False if unreachable."""
+        if self._names is None or time.monotonic() - self._names[0] > MODEL_CACHE_SECONDS:
+            try:
+                await self._tags()
+            except Exception:
+                self._names = (time.monotonic(), set())
+        return self._names is not None and _tagged(name.removeprefix("ollama/")) in self._names[1]
+
+    async def models(self) -> list[ModelInfo]:
+        """Every pulled model, with context length and capabilities when ``/api/show`` answers fast.
+
+        ``show`` runs concurrently for models not seen before (keyed by digest) and is bounded by
+        ``SHOW_BUDGET_SECONDS``; a model whose details are missing is still listed.
+        """
+        listed = await self._tags()
+        unknown = [m for m in listed if self._details.get(m.model or "", ("",))[0] != m.digest]
+        if unknown:
+            tasks = [asyncio.ensure_future(self._show(m.model or "", m.digest or "")) for m in unknown]
+            _, pending = await asyncio.wait(tasks, timeout=SHOW_BUDGET_SECONDS)
+            for task in pending:
+                task.cancel()
+        return [self._info(m.model or "") for m in listed]
+
+    async def _show(self, name: str, digest: str) -> None:
+        try:
+            self._details[name] = (digest, await self.client.show(name))
+        except Exception:
+            self._details[name] = (digest, None)
+
+    def _info(self, name: str) -> ModelInfo:
+        info = ModelInfo(f"ollama/{display_name(name)}", "ollama", backend=self.name, available=True)
+        shown = self._details.get(name, ("", None))[1]
+        if shown is None:
+            return info
+        caps = [_CAPABILITIES[c] for c in shown.capabilities or [] if c in _CAPABILITIES]
+        info.capabilities = list(dict.fromkeys(["text", *caps]))
+        context = [v for k, v in (shown.modelinfo or {}).items() if k.endswith(".context_length")]
+        if context and isinstance(context[0], int):
+            info.context_length = context[0]
+        return info
+
+    async def status(self) -> BackendStatus:
+        """Reachable if ``/api/version`` answers; otherwise the reason, with the URL."""
+        try:
+            # the ollama client has no version call; its httpx client (and pool) is reused
+            response = await self.client._client.get("/api/version")
+            response.raise_for_status()
+            version = response.json().get("version", "?")
+        except Exception as exc:
+            return BackendStatus(self.name, False, str(self._error(exc)))
+        return BackendStatus(self.name, True, f"Ollama {version} at {self.host}")
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+
+async def _once(response: ollama.ChatResponse) -> AsyncIterator[ollama.ChatResponse]:
+    """A whole response as a one-part stream, so both modes share the translation."""
+    yield response

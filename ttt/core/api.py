@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import aclosing
+from os import PathLike
 from typing import Any
 
 from ttt.core.config import Config, apply, load_config
 from ttt.core.engine import Engine, TurnOptions
+from ttt.core.errors import AIError
 from ttt.core.loop import iterate_sync, run_sync
+from ttt.core.models import model_registry
 from ttt.core.types import AIResponse, Done, ErrorEvent, Message, StreamEvent, TextDelta
 
 _overrides: dict[str, Any] = {}
@@ -24,6 +28,7 @@ def configure(**settings: Any) -> Config:
     candidate = apply(load_config(), {**_overrides, **settings})
     _overrides.update(settings)
     _config = candidate
+    model_registry.use_config(candidate)
     return candidate
 
 
@@ -31,7 +36,19 @@ def get_config() -> Config:
     global _config
     if _config is None:
         _config = load_config(_overrides)
+        model_registry.use_config(_config)
     return _config
+
+
+def reload_config() -> Config:
+    """Re-read the config files and loaders, keeping program settings; the next request uses the
+    result. An invalid file raises ``ConfigurationError`` and the current config stays (the TUI
+    polls ``config.files_signature()`` and calls this when it changes)."""
+    global _config
+    candidate = load_config(_overrides)
+    _config = candidate
+    model_registry.use_config(candidate)
+    return candidate
 
 
 def reset() -> None:
@@ -77,11 +94,28 @@ async def events_async(
     max_tokens: int | None = None,
     tools: Sequence[Any] = (),
     approve: Any = None,
+    attachments: Sequence[str | PathLike[str]] = (),
+    private: bool = False,
 ) -> AsyncIterator[StreamEvent]:
-    """Every event of one turn (the lowest-level public entry)."""
-    turn = TurnOptions(model, temperature, max_tokens, tools, approve)
-    async for event in current_engine().run(build_messages(prompt, system, history), turn):
-        yield event
+    """Every event of one turn (the lowest-level public entry).
+
+    ``attachments`` are file paths: images go to the model as images, text files into the
+    prompt. ``private=True`` keeps the request on local models."""
+    turn = TurnOptions(model, temperature, max_tokens, tools, approve, private=private)
+    messages = build_messages(prompt, system, history)
+    if attachments and prompt is not None:
+        from ttt.core.attachments import user_message
+
+        try:
+            messages[-1] = await asyncio.to_thread(
+                user_message, prompt, attachments, get_config().attachments
+            )
+        except AIError as error:
+            yield ErrorEvent(error)
+            return
+    async with aclosing(current_engine().run(messages, turn)) as events:  # closed even if abandoned
+        async for event in events:
+            yield event
 
 
 async def ask_async(prompt: str, **kwargs: Any) -> AIResponse:

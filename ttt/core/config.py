@@ -17,6 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
+from ttt.core.config_sections import (
+    DEFAULT_POOL_SIZE,
+    AttachmentsConfig,
+    Connection,
+    ConnectionConfig,
+    ModelConfig,
+    RoutingConfig,
+)
 from ttt.core.errors import ConfigurationError
 
 Permission = Literal["allow", "ask", "deny"]
@@ -71,7 +79,7 @@ class TuiConfig:
 
 @dataclass
 class Config:
-    model: str = ""  # default model or alias; empty: chosen from what is configured
+    model: str = ""  # default model or alias ("auto": chosen per request); empty: from what is set up
     system: str = ""  # default system prompt
     temperature: float | None = None
     max_tokens: int | None = None
@@ -88,6 +96,26 @@ class Config:
     tools: ToolsConfig = field(default_factory=ToolsConfig)
     sessions: SessionsConfig = field(default_factory=SessionsConfig)
     tui: TuiConfig = field(default_factory=TuiConfig)
+    models: dict[str, ModelConfig] = field(default_factory=dict)  # definitions added to the registry
+    backends: dict[str, ConnectionConfig] = field(default_factory=dict)  # by backend name
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
+    attachments: AttachmentsConfig = field(default_factory=AttachmentsConfig)
+    metrics: bool = True  # keep per-request metrics in the store for `ttt stats`
+
+    def connection(self, backend: str) -> Connection:
+        """The connection settings of ``backend``: its own table over the global values."""
+        own = self.backends.get(backend) or ConnectionConfig()
+
+        def pick(value: Any, default: Any) -> Any:
+            return default if value is None else value
+
+        return Connection(
+            pool_size=pick(own.pool_size, DEFAULT_POOL_SIZE),
+            connect_timeout=pick(own.connect_timeout, self.connect_timeout),
+            read_timeout=pick(own.read_timeout, self.timeout),
+            first_token_timeout=pick(own.first_token_timeout, self.timeout),
+            retries=pick(own.retries, self.retries),
+        )
 
 
 # --- paths ----------------------------------------------------------------------------------
@@ -279,6 +307,18 @@ def _env_layer() -> dict[str, Any]:
 def config_files(cwd: Path | None = None) -> list[Path]:
     """The config files that apply, lowest precedence first."""
     return [paths().user_config, (cwd or Path.cwd()) / "ttt.toml"]
+
+
+def files_signature(cwd: Path | None = None) -> tuple[tuple[str, int, int], ...]:
+    """(path, mtime, size) of each config file present: cheap to poll, changes when one is edited."""
+    found = []
+    for path in config_files(cwd):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        found.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(found)
 
 
 def load_config(overrides: dict[str, Any] | None = None, cwd: Path | None = None) -> Config:

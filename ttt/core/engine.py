@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ttt.core.config import Config
-from ttt.core.errors import AIError, BackendNotAvailableError
+from ttt.core.errors import AIError, AITimeoutError, BackendNotAvailableError
+from ttt.core.logs import get_logger
+from ttt.core.metrics import TurnMetrics, record
 from ttt.core.models import model_registry
 from ttt.core.routing import BackendPool, Route, Router
 from ttt.core.types import (
@@ -33,10 +35,12 @@ from ttt.core.types import (
     ThinkingPart,
     ToolCall,
     ToolCallReady,
+    ToolCallStart,
     ToolResultEvent,
     Usage,
 )
 
+log = get_logger("engine")
 MAX_BACKOFF = 20.0
 
 
@@ -50,6 +54,7 @@ class TurnOptions:
     tools: Sequence[Any] = ()
     approve: Any = None  # ttt.core.tools.executor.ApprovalCallback
     options: dict[str, Any] = field(default_factory=dict)
+    private: bool = False  # local models only (as the config's routing.private_marker does)
 
 
 class Engine:
@@ -71,11 +76,20 @@ class Engine:
         Yields ``RouteInfo`` first, then deltas, tool events and usage, and finally ``Done`` or
         ``ErrorEvent``.
         """
-        turn = turn or TurnOptions()
-        started = time.perf_counter()
-        state = _TurnState(started)
+        measured = TurnMetrics()
         try:
-            routes = await self.router.candidates(turn.model)
+            async for event in self._run(messages, turn or TurnOptions(), measured):
+                yield event
+        finally:
+            record(measured, self.config.metrics)  # cancelled turns too; a no-op once recorded
+
+    async def _run(
+        self, messages: list[Message], turn: TurnOptions, measured: TurnMetrics
+    ) -> AsyncIterator[StreamEvent]:
+        state = _TurnState(time.perf_counter())
+        try:
+            routes = await self.router.candidates(turn.model, messages, turn.private)
+            log.debug("route: %s on %s (%s)", routes[0].model, routes[0].backend, routes[0].reason)
             tools, executor = self._tools(turn)
             yield RouteInfo(routes[0].model, routes[0].backend, routes[0].reason)
             conversation = list(messages)
@@ -89,7 +103,7 @@ class Engine:
                     options=turn.options,
                 )
                 reply = _Reply()
-                async for event in self._attempt(routes, request, state):
+                async for event in self._attempt(routes, request, measured):
                     reply.add(event, state)
                     yield event
                 conversation.append(Message("assistant", reply.parts()))
@@ -102,13 +116,30 @@ class Engine:
                 results = await executor.run_all(reply.calls)
                 for result in results:
                     state.tool_results.append(result)
+                    measured.tool(result, routes[0].model)
+                    log.debug("tool %s: %.3fs, %s", result.name, result.duration, result.error or "ok")
                     yield ToolResultEvent(result)
                 conversation.append(Message("tool", list(results)))
                 state.messages.append(conversation[-1])
         except AIError as error:
+            log.debug(
+                "turn failed after %.2fs: %s: %s", time.perf_counter() - state.started, error.title, error
+            )
+            record(measured, self.config.metrics)
             yield ErrorEvent(error)
             return
-        yield Done(state.response(routes[0]))
+        response = state.response(routes[0])
+        log.debug(
+            "turn done: %s in %.2fs, first token %s, tokens %d in / %d out, cost %s",
+            response.model,
+            response.seconds,
+            "-" if response.time_to_first_token is None else f"{response.time_to_first_token:.2f}s",
+            response.input_tokens,
+            response.output_tokens,
+            response.cost,
+        )
+        record(measured, self.config.metrics)
+        yield Done(response)
 
     def _tools(self, turn: TurnOptions) -> tuple[list[Any], Any]:
         if not turn.tools:
@@ -120,38 +151,80 @@ class Engine:
         return tools, ToolExecutor(tools, self.config.tools, turn.approve)
 
     async def _attempt(
-        self, routes: list[Route], request: ChatRequest, state: _TurnState
+        self, routes: list[Route], request: ChatRequest, measured: TurnMetrics
     ) -> AsyncIterator[StreamEvent]:
         """Stream from the first route that works; retry before any output, then fall back.
 
-        A route that succeeds moves to the front, so later tool rounds stay on it.
+        A route that succeeds moves to the front, so later tool rounds stay on it. Retries and
+        the first-token timeout are the route's backend's (``Config.connection``).
         """
         last: AIError | None = None
         for index, route in enumerate(list(routes)):
             if index:
+                log.warning("falling back to %s after %s: %s", route.model, last.title.lower(), last)
                 yield RouteInfo(route.model, route.backend, f"fallback after {last.title.lower()}: {last}")
             backend = self.pool.get(route.backend)
-            for attempt in range(self.config.retries + 1):
+            connection = self.config.connection(route.backend)
+            for attempt in range(connection.retries + 1):
                 produced = False
+                metric = measured.start(route.backend, route.model)
                 try:
                     request.model = route.wire_model
-                    async for event in backend.astream(request):
+                    events = _first_token_within(backend.astream(request), connection.first_token_timeout)
+                    async for event in events:
+                        metric.observe(event)
                         produced = produced or isinstance(event, (TextDelta, ThinkingDelta, ToolCallReady))
                         yield event
+                    metric.end()
                     if index:
                         routes.remove(route)
                         routes.insert(0, route)
                     return
                 except AIError as error:
+                    metric.end(error)
                     error.backend, error.model = route.backend, route.model
+                    log.warning(
+                        "%s on %s failed (attempt %d): %s", route.model, route.backend, attempt + 1, error
+                    )
                     if produced or not error.retryable:
                         raise
                     last = error
-                    if isinstance(error, BackendNotAvailableError) or attempt == self.config.retries:
+                    if isinstance(error, BackendNotAvailableError) or attempt == connection.retries:
                         break
-                    await asyncio.sleep(_backoff(error, attempt))
+                    delay = _backoff(error, attempt)
+                    log.debug("retrying %s in %.1fs", route.model, delay)
+                    await asyncio.sleep(delay)
         assert last is not None
         raise last
+
+
+async def _first_token_within(
+    events: AsyncIterator[StreamEvent], seconds: float
+) -> AsyncIterator[StreamEvent]:
+    """Pass ``events`` on, failing with a (retryable) timeout if no token comes within ``seconds``.
+
+    ``asyncio.timeout`` cancels inside this task, so the backend's stream closes cleanly."""
+    waiting = True
+    try:
+        while True:
+            try:
+                if waiting:
+                    async with asyncio.timeout(seconds):
+                        event = await anext(events)
+                else:
+                    event = await anext(events)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise AITimeoutError(f"No first token within {seconds:g} s (first_token_timeout).") from None
+            waiting = waiting and not isinstance(
+                event, (TextDelta, ThinkingDelta, ToolCallStart, ToolCallReady)
+            )
+            yield event
+    finally:
+        aclose = getattr(events, "aclose", None)  # a plugin's stream may be a plain iterator
+        if aclose is not None:
+            await aclose()
 
 
 def _backoff(error: AIError, attempt: int) -> float:

@@ -7,7 +7,12 @@ Built-in entries are a small, current list for aliases and routing; users add th
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ttt.core.config import Config
+    from ttt.core.config_sections import ModelConfig
 
 # The environment variable that holds each provider's key (LiteLLM's names).
 PROVIDER_KEYS: dict[str, str] = {
@@ -95,10 +100,15 @@ BUILTIN_ALIASES: dict[str, str] = {
 
 
 class ModelRegistry:
-    """Known models by name; ``add_model`` is the extension point."""
+    """Known models by name; ``add_model`` is the extension point.
+
+    Models from the config's ``[models.<name>]`` tables are a separate layer over built-in and
+    added ones, replaced as a whole when the config changes (``use_config``).
+    """
 
     def __init__(self, models: list[ModelInfo]) -> None:
         self._models: dict[str, ModelInfo] = {m.name: m for m in models}
+        self._configured: dict[str, ModelInfo] = {}
 
     def add_model(self, info: ModelInfo) -> None:
         self._models[info.name] = info
@@ -107,13 +117,30 @@ class ModelRegistry:
         self._models.pop(name, None)
 
     def get(self, name: str) -> ModelInfo | None:
-        return self._models.get(name)
+        return self._configured.get(name) or self._models.get(name)
 
     def list(self) -> list[ModelInfo]:
-        return list(self._models.values())
+        return list({**self._models, **self._configured}.values())
 
     def close_matches(self, name: str, extra: list[str] | None = None) -> list[str]:
-        return difflib.get_close_matches(name, [*self._models, *(extra or [])], n=3, cutoff=0.5)
+        names = [*self._models, *self._configured, *(extra or [])]
+        return difflib.get_close_matches(name, list(dict.fromkeys(names)), n=3, cutoff=0.5)
+
+    def use_config(self, config: Config) -> None:
+        """Make the config's model tables the configured layer (unset fields keep known values)."""
+        self._configured = {name: self.with_table(name, table) for name, table in config.models.items()}
+
+    def with_table(self, name: str, table: ModelConfig) -> ModelInfo:
+        """A built-in or added model (or a new one) with a ``[models.<name>]`` table applied."""
+        known = self._models.get(name) or ModelInfo(name, name.split("/", 1)[0])
+        return replace(
+            known,
+            provider=table.provider or known.provider,
+            capabilities=list(known.capabilities if table.capabilities is None else table.capabilities),
+            context_length=known.context_length if table.context_length is None else table.context_length,
+            input_price=known.input_price if table.input_price is None else table.input_price,
+            output_price=known.output_price if table.output_price is None else table.output_price,
+        )
 
 
 model_registry = ModelRegistry(BUILTIN_MODELS)

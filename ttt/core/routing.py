@@ -9,14 +9,17 @@ default from what is set up: a cloud key, then a running Ollama, then the bundle
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ttt.core.backends.base import Backend, BaseBackend
 from ttt.core.config import Config
 from ttt.core.errors import BackendNotAvailableError, ConfigurationError, ModelNotFoundError
 from ttt.core.models import BUILTIN_ALIASES, OPENAI_PROTOCOL, PROVIDER_KEYS, model_registry
+from ttt.core.types import Message
 
 LOCAL_BACKENDS = ("local", "llamacpp")
+AUTO = "auto"  # the model name (or an alias's target) that asks for smart routing
 _PREFIX_BACKEND = {"ollama": "local", "local": "local", "llamacpp": "llamacpp"}
 
 # The default model for each provider key, in the order they are preferred.
@@ -90,6 +93,8 @@ class Router:
         if not name:
             return await self.default_route()
         expanded = self.expand_alias(name)
+        if expanded == AUTO:
+            return (await self.candidates(name))[0]
         reason = f"alias '{name}'" if expanded != name else ""
         route = await self._route_for(expanded)
         route.reason = route.reason or reason
@@ -100,15 +105,28 @@ class Router:
             )
         return route
 
-    async def candidates(self, requested: str | None = None) -> list[Route]:
-        """The requested route first, then each configured fallback that resolves."""
+    async def candidates(
+        self, requested: str | None = None, messages: Sequence[Message] = (), private: bool = False
+    ) -> list[Route]:
+        """The requested route first, then each configured fallback that resolves and can take the
+        request; ``auto`` asks smart routing. Private requests and images are checked here."""
+        from ttt.core import smart_routing
+
+        feats = smart_routing.features(messages, self.config, private)
+        if self.expand_alias((requested or self.config.model or "").strip()) == AUTO:
+            return await smart_routing.auto_routes(self, feats)
         routes = [await self.resolve(requested)]
+        error = await smart_routing.problem(self, routes[0], feats)
+        if error is not None:
+            raise error
         for fallback in self.config.fallbacks:
             try:
                 route = await self.resolve(fallback)
             except (ModelNotFoundError, ConfigurationError, BackendNotAvailableError):
                 continue
-            if all(route.model != r.model for r in routes):
+            if all(route.model != r.model for r in routes) and not await smart_routing.problem(
+                self, route, feats
+            ):
                 route.reason = f"fallback from {routes[0].model}"
                 routes.append(route)
         return routes

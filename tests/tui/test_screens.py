@@ -1,0 +1,179 @@
+"""Sessions, model picker, help, themes, palette, tool approval and lazy loading."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.providers import OllamaServer, Reply
+from tests.tui.conftest import MODEL, FakeBackend, settle
+from ttt.core import api
+from ttt.core.config import paths, read_toml
+from ttt.core.tools.base import tool
+from ttt.core.types import Message
+from ttt_tui.app import create_app
+from ttt_tui.commands import AppCommands, SessionCommands, ThemeCommands
+from ttt_tui.screens.dialogs import ApprovalScreen, ConfirmScreen, TextScreen
+from ttt_tui.screens.help import HelpScreen
+from ttt_tui.screens.model_picker import ModelPicker
+from ttt_tui.widgets.inspector import ToolCallCard
+from ttt_tui.widgets.message import MessageView, UserMessage
+from ttt_tui.widgets.sidebar import SessionSidebar
+
+
+@tool(permission="ask", register=False)
+def add(a: int, b: int) -> int:
+    """Add two numbers."""
+    return a + b
+
+
+async def test_model_picker_filters_and_sets_the_session_model(fake: type[FakeBackend]) -> None:
+    app = create_app(model="fake/x")
+    async with app.run_test() as pilot:
+        await pilot.press("ctrl+o")
+        picker = app.screen
+        assert isinstance(picker, ModelPicker)
+        await settle(app)
+        await pilot.press(*"fakex")
+        assert picker.query_one("#picker-list").option_count >= 1  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        assert app.controller.current.model == "fake/x"
+        await pilot.press("ctrl+o", *"ollama/other", "escape")
+        assert app.controller.current.model == "fake/x"
+
+
+async def test_help_lists_every_binding_with_its_id(fake: type[FakeBackend]) -> None:
+    app = create_app(model="fake/x")
+    async with app.run_test() as pilot:
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        ids = {row[2] for row in app.screen.rows}
+        assert {
+            "help",
+            "cancel",
+            "composer.send",
+            "composer.newline",
+            "pick_model",
+            "message.copy_code",
+        } <= ids
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_theme_is_remembered(fake: type[FakeBackend]) -> None:
+    app = create_app(model="fake/x")
+    async with app.run_test() as pilot:
+        app.theme = "nord"
+        await pilot.pause()
+    data, _ = read_toml(paths().user_config)
+    assert data["tui"]["theme"] == "nord"
+    api.reset()
+    app = create_app(model="fake/x")
+    async with app.run_test():
+        assert app.theme == "nord"
+
+
+async def test_sessions_new_switch_rename_filter_delete(ollama: OllamaServer) -> None:
+    app = create_app(model=MODEL)
+    async with app.run_test() as pilot:
+        await pilot.press(*"about cats", "enter")
+        await settle(app)
+        first = app.controller.current.id
+        await pilot.press("ctrl+n")
+        await pilot.press(*"about dogs", "enter")
+        await settle(app)
+        assert len(app.controller.list_sessions()) == 2
+        app.post_message(SessionSidebar.Selected(first))
+        await pilot.pause()
+        assert app.transcript.latest(UserMessage).text == "about cats"  # type: ignore[union-attr]
+        await app.run_action("rename_session")
+        await pilot.pause()
+        assert isinstance(app.screen, TextScreen)
+        app.screen.query_one("#text-value").value = "Felines"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        assert app.controller.current.title == "Felines"
+        app.query_one("#session-filter").value = "dogs"  # type: ignore[attr-defined]
+        await pilot.pause()
+        assert app.query_one("#session-list").option_count == 1  # type: ignore[attr-defined]
+        await app.run_action("delete_session")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await pilot.pause()
+        assert [s.title for s in app.controller.list_sessions()] == ["about dogs"]
+
+
+async def test_edit_and_resend_forks_the_session(ollama: OllamaServer) -> None:
+    app = create_app(model=MODEL)
+    async with app.run_test() as pilot:
+        await pilot.press(*"one", "enter")
+        await settle(app)
+        await pilot.press(*"two", "enter")
+        await settle(app)
+        original = app.controller.current.id
+        views = list(app.transcript.query(UserMessage))
+        views[1].focus()
+        await pilot.press("e")
+        await pilot.pause()
+        assert app.controller.current.id != original
+        assert app.composer.text == "two"
+        assert [m.text for m in app.controller.current.chat.messages] == ["one", "You said: one"]
+
+
+async def test_tool_calls_wait_for_approval(ollama: OllamaServer) -> None:
+    ollama.script.push(
+        Reply(tool_calls=[("add", {"a": 2, "b": 3})]),
+        Reply(tool_calls=[("add", {"a": 1, "b": 1})]),
+        Reply(text="Five, then declined."),
+    )
+    app = create_app(model=MODEL, tools=[add])
+    async with app.run_test() as pilot:
+        await pilot.press(*"add", "enter")
+        for _ in range(300):
+            if isinstance(app.screen, ApprovalScreen):
+                break
+            await asyncio.sleep(0.01)
+        assert isinstance(app.screen, ApprovalScreen)
+        await pilot.press("y")
+        for _ in range(300):
+            if isinstance(app.screen, ApprovalScreen) and len(app.query(ToolCallCard)) == 2:
+                break
+            await asyncio.sleep(0.01)
+        cards = list(app.query(ToolCallCard))
+        assert cards[0].status == "ok" and cards[0].result is not None and cards[0].result.content == "5"
+        cards[1].post_message(ToolCallCard.Decided(cards[1], "no"))  # answered from the inspector
+        await settle(app)
+        assert not isinstance(app.screen, ApprovalScreen)
+        assert cards[1].status == "denied"
+        assert "declined" in app.transcript.children[-1].text  # type: ignore[attr-defined]
+
+
+async def test_long_sessions_mount_the_newest_page_and_load_older_on_scroll(fake: type[FakeBackend]) -> None:
+    app = create_app(model="fake/x")
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = app.controller.current.chat
+        for number in range(150):
+            chat.messages += [Message.user(f"question {number}"), Message.assistant(f"answer {number}")]
+        await app.open_session(app.controller.current.id)
+        await pilot.pause()
+        assert len(app.transcript.query_children(MessageView)) == 20
+        app.transcript.scroll_home(animate=False)
+        for _ in range(100):
+            await pilot.pause(0.01)
+            if len(app.transcript.query_children(MessageView)) > 20:
+                break
+        views = list(app.transcript.query_children(MessageView))
+        assert len(views) == 40 and views[0].text == "question 130"
+
+
+async def test_palette_providers_offer_sessions_themes_and_commands(fake: type[FakeBackend]) -> None:
+    app = create_app(model="fake/x")
+    async with app.run_test():
+        screen = app.screen
+        titles = {
+            title
+            for provider in (SessionCommands, ThemeCommands, AppCommands)
+            for title, _, _ in provider(screen).entries()
+        }
+        assert "Session: New chat" in titles
+        assert "Theme: nord" in titles
+        assert "Choose model…" in titles

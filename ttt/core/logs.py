@@ -1,0 +1,144 @@
+"""Logging under the ``ttt`` logger: a rotating file in the log dir, and secrets never written.
+
+Every record passes a redaction filter before any handler formats it: values of key-holding
+environment variables, ``sk-...`` tokens, ``Authorization``/``api-key`` headers and ``Bearer``
+credentials become ``[REDACTED]``. The filter sits on ttt's own loggers (so records are clean
+whatever handlers a host program adds) and on ttt's handlers (for the third-party loggers they
+also collect at ``--debug``). The library adds no handler of its own; ``setup_logging`` is for
+the CLI and the TUI.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import re
+from pathlib import Path
+
+ROOT = "ttt"
+REDACTED = "[REDACTED]"
+MAX_BYTES = 2_000_000
+BACKUPS = 3
+FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+# Libraries whose records matter when debugging a request (their handlers stay ours, redacted).
+THIRD_PARTY = ("httpx", "openai", "ollama", "LiteLLM")
+_SECRET_NAME = re.compile(r"(_KEY|_TOKEN|_SECRET|_PASSWORD)$|^AWS_ACCESS_KEY_ID$")
+_MIN_SECRET = 8  # shorter values are too likely to be ordinary words
+_PATTERNS = [
+    # header or field with a credential: Authorization: Bearer x / "api_key": "x" / x-api-key=x
+    (
+        re.compile(
+            r"((?:proxy-)?authorization|x-api-key|api[_-]?key|x-goog-api-key)(['\"]?\s*[:=]\s*['\"]?)"
+            r"(?:(bearer|basic|token)\s+)?[^\s'\",;}]+",
+            re.IGNORECASE,
+        ),
+        lambda m: f"{m[1]}{m[2]}{m[3] + ' ' if m[3] else ''}{REDACTED}",
+    ),
+    (re.compile(r"\b(bearer)\s+[A-Za-z0-9._~+/=-]{6,}", re.IGNORECASE), lambda m: f"{m[1]} {REDACTED}"),
+    (re.compile(r"\bsk-[A-Za-z0-9_-]{6,}"), lambda m: REDACTED),
+]
+
+
+def secret_values() -> list[str]:
+    """Values of environment variables that hold keys: the providers' and any ``*_KEY``/``*_TOKEN``."""
+    from ttt.core.models import PROVIDER_KEYS
+
+    names = set(PROVIDER_KEYS.values()) | {n for n in os.environ if _SECRET_NAME.search(n)}
+    values = {os.environ.get(n, "") for n in names}
+    return sorted((v for v in values if len(v) >= _MIN_SECRET), key=len, reverse=True)
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret replaced by ``[REDACTED]``."""
+    for value in secret_values():
+        text = text.replace(value, REDACTED)
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a record's message (and traceback) with secrets removed; never drops a record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_ttt_redacted", False):
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: keep what there is
+            message = f"{record.msg} {record.args}"
+        record.msg, record.args = redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        record._ttt_redacted = True
+        return True
+
+
+_FILTER = RedactingFilter()
+logging.getLogger(ROOT).addHandler(logging.NullHandler())
+logging.getLogger(ROOT).addFilter(_FILTER)
+
+
+def get_logger(name: str) -> logging.Logger:
+    """``ttt.<name>``, with the redaction filter on it."""
+    logger = logging.getLogger(f"{ROOT}.{name}")
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
+    return logger
+
+
+def log_file() -> Path:
+    from ttt.core.config import paths
+
+    return paths().log_dir / "ttt.log"
+
+
+def _level(value: str | int) -> int:
+    if isinstance(value, int):
+        return value
+    level = logging.getLevelName(value.strip().upper())
+    return level if isinstance(level, int) else logging.WARNING
+
+
+def setup_logging(level: str | int = "WARNING", *, stderr: bool = False) -> Path | None:
+    """Send ttt's records at ``level`` and above to the rotating log file (and to stderr when
+    asked, for ``--debug``); calling it again replaces what an earlier call installed.
+
+    Returns the log file, or None when it can't be opened (logging must never stop ttt)."""
+    numeric = _level(level)
+    loggers = [logging.getLogger(ROOT), *(logging.getLogger(n) for n in THIRD_PARTY)]
+    for logger in loggers:
+        for handler in [h for h in logger.handlers if getattr(h, "_ttt", False)]:
+            logger.removeHandler(handler)
+            handler.close()
+    handlers: list[logging.Handler] = []
+    path: Path | None = log_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(
+            logging.handlers.RotatingFileHandler(
+                path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
+            )
+        )
+    except OSError:
+        path = None
+    if stderr:
+        handlers.append(logging.StreamHandler())
+    for handler in handlers:
+        handler._ttt = True  # type: ignore[attr-defined]
+        handler.setLevel(numeric)
+        handler.setFormatter(logging.Formatter(FORMAT))
+        handler.addFilter(_FILTER)
+    for logger in loggers:
+        if logger.name != ROOT and numeric > logging.DEBUG:
+            logger.setLevel(logging.NOTSET)  # third-party records only when debugging
+            continue
+        logger.setLevel(numeric)
+        for handler in handlers:
+            logger.addHandler(handler)
+    return path

@@ -1,0 +1,90 @@
+"""Find where streamed Markdown settles, and group settled text into parts rendered once.
+
+Text is settled up to a blank line outside a code fence, or the end of a closing fence: nothing
+after that point can change how the text before it parses (for the block kinds a model writes).
+Each character is scanned once; only the unsettled tail is kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+PART_CHARS = 400  # prose rendered together as one widget
+
+
+class BlockSplitter:
+    """``feed`` returns the blocks that became settled (raw text); ``tail`` is the rest."""
+
+    def __init__(self) -> None:
+        self.tail = ""
+        self._scanned = 0  # where the first unscanned line of ``tail`` starts
+        self._fence = ""  # the opening fence while inside a code block
+        self._content = False  # whether the current block has a non-blank line yet
+
+    def feed(self, chunk: str) -> list[str]:
+        self.tail += chunk
+        cuts: list[int] = []
+        while (end := self.tail.find("\n", self._scanned)) != -1:
+            start, self._scanned = self._scanned, end + 1
+            line = self.tail[start:end]
+            if self._fence:
+                if _closes(line, self._fence):
+                    self._fence, self._content = "", False
+                    cuts.append(end + 1)
+            elif match := _FENCE.match(line):
+                if self._content:
+                    cuts.append(start)
+                self._fence = match.group(1)
+            elif line.strip():
+                self._content = True
+            elif self._content:
+                self._content = False
+                cuts.append(end + 1)
+        if not cuts:
+            return []
+        blocks = [self.tail[a:b] for a, b in zip([0, *cuts[:-1]], cuts, strict=True)]
+        self.tail = self.tail[cuts[-1] :]
+        self._scanned -= cuts[-1]
+        return blocks
+
+
+def _closes(line: str, fence: str) -> bool:
+    stripped = line.strip()
+    return len(stripped) >= len(fence) and set(stripped) == {fence[0]}
+
+
+def is_fence(block: str) -> bool:
+    return bool(_FENCE.match(block.lstrip("\n")))
+
+
+class Parts:
+    """Settled blocks -> parts: each code block alone (so it can be copied), prose in ~PART_CHARS runs."""
+
+    def __init__(self) -> None:
+        self.prose = ""  # settled prose not yet made a part
+
+    def add(self, blocks: list[str]) -> Iterator[str]:
+        for block in blocks:
+            if is_fence(block):
+                yield from self.flush()
+                yield block
+            else:
+                self.prose += block
+                if len(self.prose) >= PART_CHARS:
+                    yield from self.flush()
+
+    def flush(self) -> Iterator[str]:
+        if self.prose.strip():
+            yield self.prose
+        self.prose = ""
+
+
+def split_parts(text: str) -> list[str]:
+    """A whole message as parts, cut the same way a stream would be."""
+    splitter, parts = BlockSplitter(), Parts()
+    found = list(parts.add(splitter.feed(text)))
+    found += parts.add([splitter.tail])
+    found += parts.flush()
+    return found

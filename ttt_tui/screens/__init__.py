@@ -1,0 +1,1 @@
+"""Modal screens: help, model picker, approval and small dialogs."""

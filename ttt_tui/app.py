@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import work
@@ -22,14 +20,18 @@ from textual.widgets import Footer
 from textual.worker import Worker
 
 from ttt.core import api
-from ttt.core.config import paths, set_user_value
-from ttt.core.types import ToolCall
+from ttt.core.config import files_signature, paths
+from ttt.core.errors import AIError
+from ttt.core.session.store import Store, StoredMessage
+from ttt.core.types import ImagePart
+from ttt_tui.approval import Approvals
 from ttt_tui.commands import AppCommands, ModelCommands, SessionCommands, ThemeCommands
 from ttt_tui.controller import Controller
-from ttt_tui.screens.dialogs import ApprovalScreen, ConfirmScreen, TextScreen
-from ttt_tui.screens.help import HelpScreen, describe
 from ttt_tui.screens.model_picker import ModelPicker
+from ttt_tui.session_actions import SessionActions
 from ttt_tui.turn import Turn
+from ttt_tui.view_actions import ViewActions
+from ttt_tui.widgets.attachments import AttachmentBar
 from ttt_tui.widgets.composer import Composer
 from ttt_tui.widgets.inspector import ToolCallCard, ToolInspector
 from ttt_tui.widgets.message import AssistantMessage, MessageView, UserMessage
@@ -40,9 +42,10 @@ from ttt_tui.widgets.welcome import Welcome
 
 FPS = 20
 YIELD_EVERY = 0.005  # seconds of event handling before the turn worker lets the UI run
+DEFAULT_TOOLS = ("category:time", "category:math", "category:file")  # write_file asks first
 
 
-class TTTApp(App[int]):
+class TTTApp(SessionActions, ViewActions, App[int]):
     """A chat workbench over ``ttt.core``; all provider traffic goes through the controller."""
 
     CSS_PATH = "app.tcss"
@@ -54,22 +57,34 @@ class TTTApp(App[int]):
         Binding("ctrl+n", "new_session", "New", id="new_session"),
         Binding("ctrl+o", "pick_model", "Model", id="pick_model"),
         Binding("ctrl+r", "regenerate", "Regenerate", id="regenerate"),
+        Binding("ctrl+a", "attach", "Attach", id="attach", priority=True),
         Binding("ctrl+t", "toggle_inspector", "Tools", id="toggle_inspector"),
         Binding("ctrl+b", "toggle_sidebar", "Sessions", id="toggle_sidebar"),
+        Binding("f2", "stats", "Stats", id="stats", show=False),
         Binding("ctrl+y", "copy_last", "Copy reply", id="copy_last", show=False),
         Binding("ctrl+l", "focus_composer", "Composer", id="focus_composer", show=False),
     ]
 
     def __init__(
-        self, model: str | None = None, system: str | None = None, tools: Sequence[Any] = ()
+        self,
+        model: str | None = None,
+        system: str | None = None,
+        tools: Sequence[Any] = (),
+        store: Store | None = None,
+        resume: bool = True,
+        session_id: str | None = None,
     ) -> None:
         super().__init__()
-        self.controller = Controller(model, system, approve=self.approve, tools=tools)
+        self.approvals = Approvals(self)
+        self.controller = Controller(model, system, self.approvals.ask, tools, store, resume, session_id)
+        self.controller.report = self.report
+        self.problems: list[AIError] = [self.controller.problem] if self.controller.problem else []
         self.keymap: dict[str, str] = {}
         self.stats: dict[str, Stats] = {}
         self.turn: Turn | None = None
+        self.show_archived = False
         self._frame: Timer | None = None
-        self._approvals: dict[str, asyncio.Future[str]] = {}
+        self._config_signature = files_signature()
         self.connection_problem: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -77,6 +92,7 @@ class TTTApp(App[int]):
             yield SessionSidebar(id="sidebar")
             with Vertical(id="center"):
                 yield Transcript(id="transcript")
+                yield AttachmentBar(id="attachments")
                 yield Composer(id="composer")
                 yield StatusLine(id="status")
             yield ToolInspector(id="inspector")
@@ -91,9 +107,22 @@ class TTTApp(App[int]):
         self.set_keymap(self.keymap)
         self.query_one(ToolInspector).display = False
         self._frame = self.set_interval(1 / FPS, self._on_frame, pause=True)
+        self.set_interval(1.0, self.check_config)
         await self.open_session(self.controller.current.id)
-        self.query_one(Composer).focus()
+        self.composer.focus()
+        for problem in self.problems:
+            self.report(problem)
         self._probe()
+
+    def on_unmount(self) -> None:
+        self.controller.close()
+
+    def report(self, error: AIError) -> None:
+        """A failure that costs one action, never the app: a notification saying what happened."""
+        message = error.message
+        if error is self.controller.problem:
+            message += " Sessions of this run are kept in a temporary folder only."
+        self.notify(message, title=error.title, severity="error", timeout=10, markup=False)
 
     @property
     def composer(self) -> Composer:
@@ -109,39 +138,42 @@ class TTTApp(App[int]):
         """Show a session: its newest page of messages, its tool calls, its totals."""
         if self.turn is not None:
             self.action_cancel()
-        record = self.controller.switch(session_id)
-        messages, first = self.controller.messages(PAGE)
-        views = views_for(messages, first) if messages else [self._welcome()]
-        await self.transcript.show(views, first)
+        self.controller.switch(session_id)
+        messages, older = self.controller.messages(PAGE)
+        views = views_for(messages) if messages else [self._welcome()]
+        await self.transcript.show(views, older)
         inspector = self.query_one(ToolInspector)
         await inspector.clear_calls()
-        results = {r.call_id: r for m in record.chat.messages for r in m.tool_results}
-        for call in (c for m in record.chat.messages for c in m.tool_calls):
-            card = inspector.add(call)
-            if call.id in results:
-                card.set_result(results[call.id])
+        self._show_calls(messages)
         self.refresh_sidebar()
         self.query_one(StatusLine).show(self._stats())
+
+    def _show_calls(self, messages: list[StoredMessage], older: bool = False) -> None:
+        found = [m.to_message() for m in messages]
+        results = {r.call_id: r for m in found for r in m.tool_results}
+        for inspector in self.query(ToolInspector):  # none while the app shuts down
+            inspector.show_stored([c for m in found for c in m.tool_calls], results, older)
 
     def _welcome(self) -> Welcome:
         return Welcome(self.connection_problem, str(paths().user_config))
 
     def _stats(self) -> Stats:
-        record = self.controller.current
-        return self.stats.setdefault(record.id, Stats(model=record.model))
+        session = self.controller.current
+        return self.stats.setdefault(session.id, Stats(model=session.model))
 
     def refresh_sidebar(self, query: str | None = None) -> None:
         sidebar = self.query_one(SessionSidebar)
         if query is None:
             query = sidebar.query_one("#session-filter").value  # type: ignore[attr-defined]
-        sidebar.show(self.controller.list_sessions(query), self.controller.current.id)
+        sessions = self.controller.list_sessions(query, include_archived=self.show_archived)
+        sidebar.show(sessions, self.controller.current.id)
 
     @work(exclusive=True, exit_on_error=False, group="probe")
     async def _probe(self) -> None:
         """Find out, off the first frame, whether any model can answer; explain if not."""
         self.connection_problem = await self.controller.connection_problem()
         if self.connection_problem and self.transcript.query(Welcome):
-            await self.transcript.show([self._welcome()], 0)
+            await self.transcript.show([self._welcome()])
 
     async def on_session_sidebar_selected(self, event: SessionSidebar.Selected) -> None:
         if event.session_id != self.controller.current.id:
@@ -156,55 +188,9 @@ class TTTApp(App[int]):
         await self.run_action(f"{event.command}_session")
 
     async def on_transcript_need_older(self, event: Transcript.NeedOlder) -> None:
-        messages, first = self.controller.messages(PAGE, before=event.before)
-        await self.transcript.prepend(views_for(messages, first), first)
-
-    async def action_new_session(self) -> None:
-        await self.open_session(self.controller.new_session().id)
-        self.composer.focus()
-
-    def action_rename_session(self) -> None:
-        record = self.controller.current
-
-        def done(title: str | None) -> None:
-            if title is not None:
-                self.controller.rename(record.id, title)
-                self.refresh_sidebar()
-
-        self.push_screen(TextScreen("Rename session", record.title), done)
-
-    def action_system_prompt(self) -> None:
-        chat = self.controller.current.chat
-
-        def done(system: str | None) -> None:
-            if system is not None:
-                self.controller.set_system(system)
-                self.notify("System prompt set for this session", timeout=2)
-
-        self.push_screen(
-            TextScreen("System prompt for this session", chat.system or "", multiline=True), done
-        )
-
-    def action_delete_session(self) -> None:
-        record = self.controller.current
-
-        async def done(yes: bool | None) -> None:
-            if yes:
-                self.controller.delete(record.id)
-                await self.open_session(self.controller.current.id)
-
-        self.push_screen(ConfirmScreen(f"Delete “{record.title}”? This cannot be undone."), done)
-
-    async def action_archive_session(self) -> None:
-        self.controller.archive(self.controller.current.id)
-        await self.open_session(self.controller.current.id)
-
-    def action_export(self, fmt: str) -> None:
-        record = self.controller.current
-        name = re.sub(r"[^\w-]+", "-", record.title).strip("-").lower() or "session"
-        path = Path.cwd() / f"ttt-{name}.{fmt}"
-        path.write_text(self.controller.export(fmt), encoding="utf-8")
-        self.notify(f"Exported to {path}", title="Session exported")
+        messages, older = self.controller.messages(PAGE, before=event.before)
+        await self.transcript.prepend(views_for(messages), older)
+        self._show_calls(messages, older=True)
 
     # --- models ---------------------------------------------------------------------------------
 
@@ -217,7 +203,7 @@ class TTTApp(App[int]):
     def set_model(self, model: str) -> None:
         self.controller.set_model(model)
         stats = self._stats()
-        stats.model, stats.backend = model, ""
+        stats.model, stats.backend, stats.route = model, "", ""
         self.query_one(StatusLine).show(stats)
         self.refresh_sidebar()
         self.notify(f"This session now uses {model}", timeout=2)
@@ -230,24 +216,39 @@ class TTTApp(App[int]):
         if self.turn is not None:
             self.notify("A reply is still streaming — Esc stops it", severity="warning", timeout=3)
             return
-        event.composer.clear_sent(event.text)
-        await self.send(event.text)
+        bar = self.query_one(AttachmentBar)
+        prompt, images, shown = event.text, [], event.text
+        if bar.paths:
+            from ttt.core.attachments import load
 
-    async def send(self, prompt: str) -> None:
+            try:
+                loaded = load(bar.paths, api.get_config().attachments)
+            except AIError as error:
+                self.notify(error.message, title="Can't attach", severity="error", timeout=8, markup=False)
+                return
+            prompt, images = loaded.prompt(event.text), loaded.images
+            shown = "\n".join([event.text, *(f"📎 {path}" for path in bar.paths)])
+            bar.clear()
+        event.composer.clear_sent(event.text)
+        await self.send(prompt, images, shown=shown)
+
+    async def send(self, prompt: str, images: Sequence[ImagePart] = (), shown: str | None = None) -> None:
         """Show the prompt and an empty reply, then stream the turn into it."""
+        try:
+            session = self.controller.ensure_stored(prompt)
+        except AIError as error:
+            self.report(error)
+            return
         if self.transcript.query(Welcome):
-            await self.transcript.show([], 0)
-        reply = AssistantMessage(model=self.controller.current.model)
-        await self.transcript.add(UserMessage(prompt, index=len(self.controller.current.chat.messages)))
+            await self.transcript.show([])
+        reply = AssistantMessage(model=session.model)
+        user = UserMessage(prompt if shown is None else shown)
+        await self.transcript.add(user)
         await self.transcript.add(reply)
-        self.turn = Turn(
-            self.controller.current.id,
-            prompt,
-            reply,
-            self.query_one(ToolInspector),
-            self.query_one(StatusLine),
-            self._stats(),
-        )
+        status = self.query_one(StatusLine)
+        self.turn = Turn(session.id, prompt, reply, self.query_one(ToolInspector), status, self._stats())
+        self.turn.images, self.turn.user = list(images), user
+        self.refresh_bindings()
         self.refresh_sidebar()
         assert self._frame is not None
         self._frame.resume()
@@ -264,7 +265,8 @@ class TTTApp(App[int]):
         """The whole turn in one worker: cancelling it closes the stream and the HTTP request."""
         stopped = False
         try:
-            async with contextlib.aclosing(self.controller.events(turn.prompt)) as events:
+            events = self.controller.events(turn.prompt, turn.images)
+            async with contextlib.aclosing(events):
                 breather = time.perf_counter()
                 async for event in events:
                     turn.handle(event)
@@ -279,25 +281,28 @@ class TTTApp(App[int]):
             turn.error = error
         finally:
             self.turn = None
+            self.refresh_bindings()
             if self._frame is not None:
                 self._frame.pause()
             await self._end_turn(turn, stopped)
 
     async def _end_turn(self, turn: Turn, stopped: bool) -> None:
-        """Mark how the reply ended and keep everything: partial text, or the prompt in the composer."""
+        """Mark how the reply ended; the store keeps partial text, a lost prompt returns to the composer."""
         failed = turn.error is not None and not stopped
         mark = "■ stopped" if stopped else ""
         if failed:
             title, message = turn.error_text()
-            self.notify(message, title=title, severity="error", timeout=8)
+            self.notify(message, title=title, severity="error", timeout=8, markup=False)
             mark = f"⚠ {title}: {message}"
         await turn.end(mark, error=failed)
-        if stopped or (failed and turn.reply.text.strip()):
-            self.controller.keep_partial(turn.session_id, turn.reply.text)
-        elif failed and turn.session_id == self.controller.current.id:
-            self.controller.take_last_prompt()
-            if not self.composer.text:
-                self.composer.load_text(turn.prompt)
+        current = turn.session_id == self.controller.current.id
+        if current and turn.user is not None:
+            turn.user.index = self.controller.last_prompt_id()
+        lost = failed and not turn.reply.text.strip()
+        ended = "stopped" if stopped else "lost" if lost else "failed" if failed else "complete"
+        self.controller.after_turn(turn.session_id, ended)
+        if lost and current and not self.composer.text:
+            self.composer.load_text(turn.prompt)
         self.refresh_sidebar()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -313,18 +318,16 @@ class TTTApp(App[int]):
     async def action_regenerate(self) -> None:
         if self.turn is not None:
             return
-        prompt = self.controller.take_last_prompt()
+        prompt = self.controller.rewind() if self.controller.current.stored else None
         if prompt is None:
             self.notify("Nothing to regenerate yet", timeout=2)
             return
         last_user = self.transcript.latest(UserMessage)
         if last_user is not None:
-            for view in [
-                last_user,
-                *self.transcript.children[self.transcript.children.index(last_user) + 1 :],
-            ]:
-                await view.remove()
-        await self.send(prompt)
+            children = list(self.transcript.children)
+            await self.transcript.remove_children(children[children.index(last_user) :])
+        images = [p for p in prompt.parts if isinstance(p, ImagePart)]
+        await self.send(prompt.text, images)
 
     async def on_user_message_edit_requested(self, event: UserMessage.EditRequested) -> None:
         """Edit an earlier prompt: the session forks before it and the prompt returns to the composer."""
@@ -343,67 +346,13 @@ class TTTApp(App[int]):
         if isinstance(reply, MessageView):
             reply.action_copy()
 
-    # --- tool approval --------------------------------------------------------------------------
-
-    async def approve(self, call: ToolCall, tool: Any) -> str:
-        """The engine's approval callback: ask in a modal and in the inspector; the first answer wins."""
-        inspector = self.query_one(ToolInspector)
-        inspector.display = True
-        card = inspector.find(call.id) or inspector.add(call)
-        card.set_status("waiting")
-        if self.turn is not None:
-            self.turn.calls[call.id] = call
-            self.turn._tool_lines()
-        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._approvals[call.id] = future
-        screen = ApprovalScreen(call, getattr(tool, "description", ""))
-        self.push_screen(screen, lambda answer: self._decide(call.id, answer or "no"))
-        try:
-            answer = await future
-        finally:
-            self._approvals.pop(call.id, None)
-            if screen.is_active:
-                screen.dismiss("no")
-        card.set_decision(answer)
-        return answer
-
-    def _decide(self, call_id: str, answer: str) -> None:
-        future = self._approvals.get(call_id)
-        if future is not None and not future.done():
-            future.set_result(answer)
-
     def on_tool_call_card_decided(self, event: ToolCallCard.Decided) -> None:
-        self._decide(event.card.call.id, event.answer)
-
-    # --- view -----------------------------------------------------------------------------------
-
-    def action_toggle_inspector(self) -> None:
-        inspector = self.query_one(ToolInspector)
-        inspector.display = not inspector.display
-
-    def action_toggle_sidebar(self) -> None:
-        sidebar = self.query_one(SessionSidebar)
-        sidebar.display = not sidebar.display
-
-    def action_focus_composer(self) -> None:
-        self.composer.focus()
-
-    def action_help(self) -> None:
-        bindings = [*self.BINDINGS, *Composer.BINDINGS, *SessionSidebar.BINDINGS]
-        bindings += [*MessageView.BINDINGS, *UserMessage.BINDINGS, *AssistantMessage.BINDINGS]
-        rows = describe([b for b in bindings if isinstance(b, Binding)], self.keymap)
-        rows.append(("Ctrl+P", "Command palette", "command_palette"))
-        self.push_screen(HelpScreen(rows))
-
-    def _remember_theme(self, _theme: object) -> None:
-        if self.theme != api.get_config().tui.theme:
-            with contextlib.suppress(Exception):
-                set_user_value("tui.theme", self.theme)
+        self.approvals.decide(event.card.call.id, event.answer)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Workers don't exit the app on error; make sure nothing fails silently either."""
         if event.worker.error is not None and event.worker.group != "turn":
-            self.notify(str(event.worker.error), title="Something went wrong", severity="error")
+            self.notify(str(event.worker.error), title="Something went wrong", severity="error", markup=False)
 
 
 def create_app(
@@ -411,14 +360,41 @@ def create_app(
     system: str | None = None,
     settings: dict[str, Any] | None = None,
     tools: Sequence[Any] = (),
+    store: Store | None = None,
+    resume: bool = True,
+    session_id: str | None = None,
 ) -> TTTApp:
-    """The app as ``ttt`` runs it (tests call this too); ``tools`` are offered to the model."""
+    """The app as ``ttt`` runs it (tests call this too); ``tools`` are offered to the model.
+
+    ``store`` defaults to the database under ``TTT_HOME``; the app opens ``session_id`` (a unique
+    prefix is enough), else with ``resume`` the latest session, else a new one.
+    """
     if settings:
         api.configure(**settings)
-    return TTTApp(model=model, system=system, tools=tools)
+    return TTTApp(model, system, tools, store, resume, session_id)
 
 
 def run_app(
-    model: str | None = None, system: str | None = None, settings: dict[str, Any] | None = None
+    model: str | None = None,
+    system: str | None = None,
+    settings: dict[str, Any] | None = None,
+    tools: str | Sequence[Any] | None = None,
+    session_id: str | None = None,
 ) -> int:
-    return create_app(model, system, settings).run() or 0
+    """``ttt``: the latest session (or ``session_id``), with read-only tools (plus write_file, which
+    asks) unless ``tools`` names others."""
+    chosen, problem = offered_tools(tools)
+    app = create_app(model, system, settings, tools=chosen, session_id=session_id)
+    if problem is not None:
+        app.problems.append(problem)
+    return app.run() or 0
+
+
+def offered_tools(tools: str | Sequence[Any] | None = None) -> tuple[list[Any], AIError | None]:
+    """The tools the app offers: ``tools`` (names, ``category:x``, ``all``) or ``DEFAULT_TOOLS``."""
+    from ttt.core.tools.registry import tool_registry
+
+    try:
+        return tool_registry.resolve(DEFAULT_TOOLS if tools is None else tools), None
+    except AIError as error:
+        return [], error

@@ -1,40 +1,108 @@
-"""The TUI's one door into the core: sessions, turns and models.
+"""The TUI's one door into the core: sessions (in the SQLite store), turns and models.
 
-Widgets never touch ``ttt.core`` directly; they ask the controller. Sessions live in memory
-(``ChatSession``) until the SQLite store is wired in — the methods marked ``STORE:`` are the
-only places that change when ``PersistentChatSession``/``Store`` take over.
+Widgets never touch ``ttt.core`` directly; they ask the controller. A new session is a draft
+until its first prompt, so opening ttt or pressing Ctrl+N never leaves empty sessions behind.
+A store that can't be opened (damaged, read-only, from a newer ttt) is reported once and a
+throw-away store in a temporary folder takes its place, so the app keeps working for this run.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import itertools
-import json
-import time
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+import tempfile
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
 
 from ttt.core import api
 from ttt.core.errors import AIError
 from ttt.core.session.chat import ChatSession
-from ttt.core.types import Message, StreamEvent
+from ttt.core.session.persistent import PersistentChatSession
+from ttt.core.session.store import ROOT, SessionRecord, Store, StoredMessage, StoreError
+from ttt.core.types import ImagePart, Message, StreamEvent
 
-_ids = itertools.count(1)
+NEW_TITLE = "New chat"
+MARKS = ("\x02", "\x03")  # around matched words in search snippets; the sidebar highlights them
+TAIL = 200  # messages looked at when finding the last prompt of a branch
+T = TypeVar("T")
+_drafts = itertools.count(1)
 
 
 @dataclass
-class SessionRecord:
-    """What the sidebar shows for a session, and the live conversation behind it."""
+class SessionItem:
+    """A session as the sidebar and the palette list it; ``snippet`` holds a search match."""
 
     id: str
     title: str
-    chat: ChatSession
-    updated: float = field(default_factory=time.time)
+    model: str = ""
+    snippet: str = ""
     archived: bool = False
+
+
+class OpenSession:
+    """The session on screen: its stored record (``None`` while a draft) and its conversation.
+
+    The conversation of a stored session is read from the store only when first needed (a turn,
+    an export): showing a long session needs just its newest page.
+    """
+
+    def __init__(
+        self,
+        record: SessionRecord | None,
+        chat: ChatSession | None = None,
+        load: Callable[[], ChatSession] | None = None,
+        model: str | None = None,
+    ) -> None:
+        self.record = record
+        self.id = record.id if record else f"draft-{next(_drafts)}"
+        self._chat = chat
+        self._load = load
+        self._model = model  # the model until the conversation is loaded
+
+    @property
+    def chat(self) -> ChatSession:
+        if self._chat is None:
+            assert self._load is not None
+            self._chat = self._load()
+        return self._chat
+
+    @property
+    def loaded(self) -> bool:
+        return self._chat is not None
+
+    @property
+    def title(self) -> str:
+        return (self.record.title if self.record else "") or NEW_TITLE
 
     @property
     def model(self) -> str:
-        return self.chat.model or ""
+        if self._chat is not None:
+            return self._chat.model or ""
+        return self._model or ""
+
+    @property
+    def stored(self) -> bool:
+        return self.record is not None
+
+
+def guarded(default: Callable[[], Any]) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """A store failure in a controller call is reported (a notification) instead of raised."""
+
+    def wrap(method: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(method)
+        def run(self: Controller, *args: Any, **kwargs: Any) -> T:
+            try:
+                return method(self, *args, **kwargs)
+            except StoreError as error:
+                self.report(error)
+                return default()  # type: ignore[no-any-return]
+
+        return run
+
+    return wrap
 
 
 class Controller:
@@ -46,134 +114,268 @@ class Controller:
         system: str | None = None,
         approve: Any = None,
         tools: Sequence[Any] = (),
+        store: Store | None = None,
+        resume: bool = True,
+        session_id: str | None = None,
     ) -> None:
         self.default_model = model
         self.default_system = system
         self.tools = list(tools)
         self.approve = approve
-        self.sessions: list[SessionRecord] = []
-        self.current = self.new_session()
+        self.report: Callable[[AIError], None] = lambda error: None
+        self.problem: StoreError | None = None  # why the real store could not be used
+        self._temporary: tempfile.TemporaryDirectory[str] | None = None
+        self._owns_store = store is None
+        self.store = store or self._open_store()
+        self.current = self._draft()
+        found = self._resolve(session_id) if session_id else self._latest() if resume else None
+        if found is not None:
+            self.current = self._open(found, model)
 
-    # --- sessions (STORE: replace the list with Store.list_sessions/create/rename/...) ----------
+    def _open_store(self) -> Store:
+        try:
+            return Store.default()
+        except StoreError as error:
+            self.problem = error
+            self._temporary = tempfile.TemporaryDirectory(prefix="ttt-")
+            return Store(Path(self._temporary.name) / "ttt.db")
 
-    def new_session(self, title: str = "New chat") -> SessionRecord:
-        chat = ChatSession(
-            model=self.default_model, system=self.default_system, tools=self.tools, approve=self._approve
-        )
-        record = SessionRecord(f"mem-{next(_ids)}", title, chat)
-        self.sessions.insert(0, record)
-        self.current = record
-        return record
+    @guarded(lambda: None)
+    def _resolve(self, prefix: str) -> SessionRecord | None:
+        return self.store.get_session(self.store.resolve(prefix))
 
-    def switch(self, session_id: str) -> SessionRecord:
-        self.current = self.get(session_id)
+    @guarded(lambda: None)
+    def _latest(self) -> SessionRecord | None:
+        return self.store.latest_session()
+
+    def close(self) -> None:
+        """Close the store if the controller opened it (an unfinished reply is saved as interrupted)."""
+        if self._owns_store:
+            with contextlib.suppress(StoreError):
+                self.store.close()
+        if self._temporary is not None:
+            self._temporary.cleanup()
+
+    # --- sessions -------------------------------------------------------------------------------
+
+    def _draft(self) -> OpenSession:
+        options = {"model": self.default_model, "system": self.default_system}
+        return OpenSession(None, ChatSession(**options, tools=self.tools, approve=self._approve))
+
+    def _open(self, record: SessionRecord, model: str | None = None) -> OpenSession:
+        """A stored session; ``model`` (else its own, else the app's default) answers its next turn."""
+        model = model or record.model or self.default_model
+        options: dict[str, Any] = {"tools": self.tools, "approve": self._approve}
+        if model:
+            options["model"] = model
+
+        def load() -> ChatSession:
+            return PersistentChatSession(self.store, record, **options)
+
+        return OpenSession(record, load=load, model=model)
+
+    def new_session(self) -> OpenSession:
+        self.current = self._draft()
         return self.current
 
-    def get(self, session_id: str) -> SessionRecord:
-        for record in self.sessions:
-            if record.id == session_id:
-                return record
-        raise KeyError(session_id)
+    def switch(self, session_id: str) -> OpenSession:
+        if session_id != self.current.id:
+            record = self._record(session_id)
+            if record is not None:
+                self.current = self._open(record)
+        return self.current
 
+    @guarded(lambda: None)
+    def _record(self, session_id: str) -> SessionRecord | None:
+        return self.store.get_session(session_id)
+
+    def ensure_stored(self, prompt: str) -> OpenSession:
+        """A draft becomes a stored session when its first prompt is sent (its title comes from it)."""
+        current = self.current
+        if current.record is None:
+            chat = current.chat
+            record = self.store.create_session(_title(prompt), chat.model or "", chat.system or "")
+            options = {
+                "model": chat.model,
+                "system": chat.system,
+                "tools": self.tools,
+                "approve": self._approve,
+            }
+            self.current = OpenSession(record, PersistentChatSession(self.store, record, **options))
+        return self.current
+
+    @guarded(lambda: None)
     def rename(self, session_id: str, title: str) -> None:
-        self.get(session_id).title = title.strip() or "Untitled"
+        title = title.strip() or "Untitled"
+        if session_id == self.current.id and self.current.record is None:
+            self.ensure_stored(title)  # a named draft is kept
+            session_id = self.current.id
+        self.store.rename(session_id, title)
+        if self.current.record is not None and self.current.id == session_id:
+            self.current.record.title = title
 
+    @guarded(lambda: None)
     def delete(self, session_id: str) -> None:
-        self.sessions = [s for s in self.sessions if s.id != session_id]
-        if not self.sessions:
-            self.new_session()
-        elif self.current.id == session_id:
-            self.current = self.sessions[0]
+        if not session_id.startswith("draft-"):
+            self.store.delete(session_id)
+        if session_id == self.current.id:
+            self._after_leaving()
 
-    def archive(self, session_id: str) -> None:
-        self.get(session_id).archived = True
-        if self.current.id == session_id:
-            visible = self.list_sessions()
-            self.current = visible[0] if visible else self.new_session()
+    @guarded(lambda: None)
+    def archive(self, session_id: str, archived: bool = True) -> None:
+        if not session_id.startswith("draft-"):
+            self.store.archive(session_id, archived)
+        if archived and session_id == self.current.id:
+            self._after_leaving()
 
-    def list_sessions(self, query: str = "") -> list[SessionRecord]:
-        """Visible sessions, newest first; ``query`` matches titles and message text."""
-        needle = query.strip().lower()
-        found = [s for s in self.sessions if not s.archived]
-        if needle:
-            found = [s for s in found if needle in s.title.lower() or _mentions(s.chat.messages, needle)]
-        return sorted(found, key=lambda s: s.updated, reverse=True)
+    def _after_leaving(self) -> None:
+        latest = self._latest()
+        self.current = self._open(latest) if latest is not None else self._draft()
 
-    def messages(self, limit: int, before: int | None = None) -> tuple[list[Message], int]:
-        """The newest ``limit`` shown messages before index ``before``, and the index of the first.
+    @guarded(list)
+    def list_sessions(self, query: str = "", include_archived: bool = False) -> list[SessionItem]:
+        """Newest first; with ``query``, sessions whose title or messages have its words (FTS)."""
+        if query.strip():
+            return self._search(query, include_archived)
+        records = self.store.list_sessions(500, 0, include_archived)
+        items = [SessionItem(r.id, r.title or NEW_TITLE, r.model, archived=r.archived) for r in records]
+        if not self.current.stored:
+            items.insert(0, SessionItem(self.current.id, self.current.title, self.current.model))
+        return items
 
-        STORE: becomes ``Store.messages(session_id, limit, before_id)``.
-        """
-        shown = self.current.chat.messages
-        end = len(shown) if before is None else before
-        start = max(0, end - limit)
-        return shown[start:end], start
+    def _search(self, query: str, include_archived: bool) -> list[SessionItem]:
+        words = query.split()
+        if not query.endswith(" "):
+            words[-1] += "*"  # the word being typed matches as a prefix
+        found: dict[str, SessionItem] = {}
+        for hit in self.store.search(" ".join(words), limit=200, markers=MARKS):
+            if hit.session_id in found or (hit.archived and not include_archived):
+                continue
+            if hit.message_id is None:
+                found[hit.session_id] = SessionItem(hit.session_id, hit.snippet, archived=hit.archived)
+            else:
+                title = hit.title or NEW_TITLE
+                snippet = " ".join(hit.snippet.split())
+                found[hit.session_id] = SessionItem(hit.session_id, title, "", snippet, hit.archived)
+        return list(found.values())
 
+    @guarded(lambda: ([], False))
+    def messages(self, limit: int, before: int | None = None) -> tuple[list[StoredMessage], bool]:
+        """The newest ``limit`` messages of the branch before message ``before``, and whether older exist."""
+        current = self.current
+        if current.record is None:
+            return [], False
+        leaf = None
+        if before is not None:
+            first = self.store.get_message(before)
+            if first is None or first.parent_id is None:
+                return [], False
+            leaf = first.parent_id
+        found = self.store.history(current.id, leaf, limit + 1)
+        return found[-limit:], len(found) > limit
+
+    @guarded(lambda: None)
     def set_model(self, model: str) -> None:
-        self.current.chat.model = model
+        current = self.current
+        current._model = model
+        if current.loaded or current.record is None:
+            current.chat.model = model
+        if current.record is not None:
+            self.store.set_model(current.id, model)
+            current.record.model = model
 
+    @guarded(lambda: None)
     def set_system(self, system: str) -> None:
-        self.current.chat.system = system or None
+        current = self.current
+        if current.loaded or current.record is None:
+            current.chat.system = system or None
+        if current.record is not None:
+            self.store.set_system(current.id, system)
+            current.record.system = system
 
+    def system(self) -> str:
+        current = self.current
+        if current.record is not None and not current.loaded:
+            return current.record.system
+        return current.chat.system or ""
+
+    @guarded(lambda: "")
     def export(self, fmt: str) -> str:
         """The current session as Markdown or JSON."""
-        chat = self.current.chat
-        if fmt == "json":
-            return json.dumps(
-                {
-                    "title": self.current.title,
-                    "model": chat.model,
-                    "messages": [_plain(m) for m in chat.messages],
-                },
-                indent=2,
-            )
-        lines = [f"# {self.current.title}", ""]
-        for message in chat.messages:
-            if message.text:
-                lines += [f"## {message.role}", "", message.text, ""]
-        return "\n".join(lines)
+        return self.current.chat.export(fmt)
 
     # --- turns ----------------------------------------------------------------------------------
 
-    async def events(self, prompt: str) -> AsyncIterator[StreamEvent]:
-        """One turn of the current session; the title comes from the first prompt."""
-        record = self.current
-        if not record.chat.messages and record.title == "New chat":
-            record.title = _title(prompt)
-        record.updated = time.time()
-        async for event in record.chat.events(prompt):
+    async def events(self, prompt: str, images: Sequence[ImagePart] = ()) -> AsyncIterator[StreamEvent]:
+        """One turn of the current session, written to the store as it streams."""
+        chat = self.ensure_stored(prompt).chat
+        async for event in chat.events(prompt, images=list(images) or None):
             yield event
 
-    def keep_partial(self, session_id: str, text: str) -> None:
-        """A reply that was stopped or broke off stays in the history as far as it got."""
-        self.get(session_id).chat.messages.append(Message.assistant(text))
+    @guarded(lambda: None)
+    def after_turn(self, session_id: str, ended: str) -> None:
+        """``ended``: complete | stopped | failed (kept text) | lost (nothing came back).
 
-    def take_last_prompt(self) -> str | None:
-        """Drop the last exchange and return its prompt, so it can be asked again."""
-        messages = self.current.chat.messages
-        for index in range(len(messages) - 1, -1, -1):
-            if messages[index].role == "user":
-                prompt = messages[index].text
-                del messages[index:]
-                return prompt
-        return None
+        The store already holds a stopped or failed reply; the conversation is read back from
+        it so the next turn sees it. A turn that brought nothing back is branched away from, so
+        sending its prompt again does not repeat it.
+        """
+        current = self.current
+        if ended == "complete" or session_id != current.id or current.record is None:
+            return
+        self.current = self._open(self.store.get_session(current.id) or current.record, current.model)
+        if ended == "lost":
+            self.rewind()
 
-    def fork_at(self, index: int) -> str | None:
-        """Start a new session holding the history before user message ``index``; returns its prompt."""
-        source = self.current
-        messages = source.chat.messages
-        if not 0 <= index < len(messages) or messages[index].role != "user":
+    @guarded(lambda: None)
+    def last_prompt_id(self) -> int | None:
+        """The stored id of the newest prompt of the current branch."""
+        return next((m.id for m in reversed(self._tail()) if m.role == "user"), None)
+
+    def _tail(self) -> list[StoredMessage]:
+        current = self.current
+        if current.record is None:
+            return []
+        return self.store.history(current.id, getattr(current.chat, "_leaf", None), TAIL)
+
+    @guarded(lambda: None)
+    def rewind(self) -> Message | None:
+        """Branch off before the last prompt (the next prompt replaces it); returns that prompt."""
+        chat = self.current.chat
+        prompt = next((m for m in reversed(self._tail()) if m.role == "user"), None)
+        index = next(
+            (i for i in range(len(chat.messages) - 1, -1, -1) if chat.messages[i].role == "user"), None
+        )
+        if index is None:
             return None
-        record = self.new_session(f"{source.title} (edit)")
-        record.chat.model = source.chat.model
-        record.chat.system = source.chat.system
-        record.chat.messages = list(messages[:index])
-        return messages[index].text
+        message = chat.messages[index]
+        del chat.messages[index:]
+        if prompt is not None and isinstance(chat, PersistentChatSession):
+            # no public way to move the branch tip yet (see the report)
+            chat._leaf = prompt.parent_id or ROOT
+        return message
+
+    @guarded(lambda: None)
+    def fork_at(self, message_id: int) -> str | None:
+        """Start a session holding the branch before prompt ``message_id``; returns that prompt."""
+        source = self.current
+        message = self.store.get_message(message_id)
+        if source.record is None or message is None or message.role != "user":
+            return None
+        if message.session_id != source.id:
+            return None
+        title = f"{source.title} (edit)"
+        if message.parent_id is None:
+            record = self.store.create_session(title, source.model, source.record.system)
+        else:
+            record = self.store.fork(source.id, message.parent_id, title=title)
+        self.current = self._open(record, source.model)
+        return message.text
 
     async def _approve(self, call: Any, tool: Any) -> str:
         if self.approve is None:
             return "no"
-        return await self.approve(call, tool)
+        return await self.approve(call, tool)  # type: ignore[no-any-return]
 
     # --- models ---------------------------------------------------------------------------------
 
@@ -199,14 +401,6 @@ class Controller:
         return None
 
 
-def _mentions(messages: Sequence[Message], needle: str) -> bool:
-    return any(needle in m.text.lower() for m in messages)
-
-
 def _title(prompt: str) -> str:
-    first = prompt.strip().splitlines()[0] if prompt.strip() else "New chat"
+    first = prompt.strip().splitlines()[0] if prompt.strip() else NEW_TITLE
     return first[:40] + ("…" if len(first) > 40 else "")
-
-
-def _plain(message: Message) -> dict[str, Any]:
-    return {"role": message.role, "text": message.text}

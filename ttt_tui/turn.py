@@ -11,6 +11,7 @@ import time
 from ttt.core.errors import AIError
 from ttt.core.types import (
     ErrorEvent,
+    ImagePart,
     RouteInfo,
     StreamEvent,
     TextDelta,
@@ -21,7 +22,7 @@ from ttt.core.types import (
     Usage,
 )
 from ttt_tui.widgets.inspector import ToolInspector
-from ttt_tui.widgets.message import AssistantMessage
+from ttt_tui.widgets.message import AssistantMessage, UserMessage
 from ttt_tui.widgets.status import Stats, StatusLine
 from ttt_tui.widgets.transcript import tool_line
 
@@ -48,6 +49,8 @@ class Turn:
         self.first_token: float | None = None
         self.calls: dict[str, ToolCall] = {}
         self.results: dict[str, object] = {}
+        self.images: list[ImagePart] = []  # attached to the prompt
+        self.user: UserMessage | None = None  # the prompt's view; gets its stored id when the turn ends
 
     def handle(self, event: StreamEvent) -> None:
         if isinstance(event, TextDelta):
@@ -58,18 +61,19 @@ class Turn:
             self.reply.append_thinking(event.text)
         elif isinstance(event, RouteInfo):
             self.stats.model, self.stats.backend = event.model, event.backend
+            self.stats.route = event.reason
             self.reply.start(event.model)
             self.show_status()
         elif isinstance(event, ToolCallReady):
             self.calls[event.call.id] = event.call
             self.inspector.add(event.call)
-            self._tool_lines()
+            self.tool_lines()
         elif isinstance(event, ToolResultEvent):
             self.results[event.result.call_id] = event.result
             card = self.inspector.find(event.result.call_id)
             if card is not None:
                 card.set_result(event.result)
-            self._tool_lines()
+            self.tool_lines()
         elif isinstance(event, Usage):
             self.stats.input_tokens += event.input_tokens
             self.stats.output_tokens += event.output_tokens
@@ -78,7 +82,7 @@ class Turn:
         elif isinstance(event, ErrorEvent):
             self.error = event.error
 
-    def _tool_lines(self) -> None:
+    def tool_lines(self) -> None:
         lines = []
         for call_id, call in self.calls.items():
             card = self.inspector.find(call_id)
@@ -111,5 +115,5 @@ class Turn:
         self.stats.rate = None
         self.stats.state = ""
         await self.reply.finish(mark, error=error)
-        self._tool_lines()
+        self.tool_lines()
         self.status.show(self.stats)

@@ -111,7 +111,7 @@ def alive(pid: int) -> bool:
         return True
 
 
-def wait_gone(pid: int, seconds: float = 5.0) -> bool:
+def wait_gone(pid: int, seconds: float = 20.0) -> bool:
     """True once ``pid`` has exited (within ``seconds``)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

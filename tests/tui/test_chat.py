@@ -163,3 +163,51 @@ async def test_composer_has_focus_at_start(ollama: OllamaServer) -> None:
     app = create_app(model=MODEL)
     async with app.run_test():
         assert isinstance(app.focused, Composer)
+
+
+async def test_a_fresh_session_follows_a_long_reply_to_the_bottom(ollama: OllamaServer) -> None:
+    ollama.script.push(Reply(text="\n\n".join(f"Paragraph {n} of a long reply." for n in range(60))))
+    app = create_app(model=MODEL)
+    async with app.run_test(size=(120, 36)) as pilot:
+        assert app.transcript.query(Welcome)
+        await pilot.press(*"long", "enter")
+        await settle(app)
+        await pilot.pause()
+        transcript = app.transcript
+        assert transcript.max_scroll_y > 0
+        assert transcript.scroll_y == transcript.max_scroll_y
+        assert transcript.is_anchored
+
+
+async def test_stop_shows_in_the_footer_only_while_a_reply_streams(ollama: OllamaServer) -> None:
+    from textual.widgets._footer import FooterKey
+
+    def footer_actions() -> set[str]:
+        return {key.action for key in app.query(FooterKey)}
+
+    ollama.script.push(Reply(text="word " * 200, tokens_per_second=100))
+    app = create_app(model=MODEL)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        assert "cancel" not in footer_actions()
+        await pilot.press(*"hi", "enter")
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if "cancel" in footer_actions():
+                break
+        assert app.turn is not None and "cancel" in footer_actions()
+        await settle(app)
+        await pilot.pause()
+        assert app.turn is None
+        assert "cancel" not in footer_actions()
+
+
+async def test_welcome_with_connect_help_fits_a_36_row_terminal() -> None:
+    app = create_app(settings=NO_LOCAL_MODEL)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(app)
+        await pilot.pause()
+        welcome = app.query_one(Welcome)
+        assert welcome.problem
+        assert app.transcript.max_scroll_y == 0
+        assert welcome.region.bottom <= app.transcript.region.bottom

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.tui.conftest import FakeBackend, settle
 from ttt.core.models import ModelInfo
+from ttt.core.session.store import Store
 from ttt.core.types import ToolCall, ToolResult
 from ttt_tui.app import TTTApp, create_app
 from ttt_tui.screens.model_picker import ModelPicker
@@ -42,6 +44,13 @@ def fixed_home(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TTT_HOME", "/tmp/ttt-snapshots")
 
 
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Callable[..., TTTApp]]:
+    """``create_app`` over a fresh store, so no run sees another's conversations."""
+    with Store(tmp_path / "sessions.db") as store:
+        yield lambda **options: create_app(store=store, **options)
+
+
 async def _send(pilot: Any, prompt: str) -> None:
     await pilot.press(*prompt, "enter")
     await settle(pilot.app)
@@ -58,19 +67,21 @@ def steady(run_before: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awai
     return run
 
 
-def test_welcome(snap_compare: Any) -> None:
-    app = create_app(settings={"llamacpp": {"binary": "/nonexistent/llama-server"}})
-    assert snap_compare(app, terminal_size=SIZE, run_before=steady(lambda pilot: settle(pilot.app)))
+def test_welcome(snap_compare: Any, app: Callable[..., TTTApp]) -> None:
+    welcome = app(settings={"llamacpp": {"binary": "/nonexistent/llama-server"}})
+    assert snap_compare(welcome, terminal_size=SIZE, run_before=steady(lambda pilot: settle(pilot.app)))
 
 
-def test_conversation_with_table_and_code(snap_compare: Any, fake: type[FakeBackend]) -> None:
+def test_conversation_with_table_and_code(
+    snap_compare: Any, fake: type[FakeBackend], app: Callable[..., TTTApp]
+) -> None:
     fake.replies = [TABLE_AND_CODE]
     assert snap_compare(
-        create_app(model="fake/x"), terminal_size=SIZE, run_before=steady(lambda p: _send(p, "compare"))
+        app(model="fake/x"), terminal_size=SIZE, run_before=steady(lambda p: _send(p, "compare"))
     )
 
 
-def test_streaming_reply(snap_compare: Any, fake: type[FakeBackend]) -> None:
+def test_streaming_reply(snap_compare: Any, fake: type[FakeBackend], app: Callable[..., TTTApp]) -> None:
     fake.replies = [TABLE_AND_CODE]
 
     async def mid_stream(pilot: Any) -> None:
@@ -89,10 +100,10 @@ def test_streaming_reply(snap_compare: Any, fake: type[FakeBackend]) -> None:
         app.turn.status.show(app.turn.stats)
         await pilot.pause()
 
-    assert snap_compare(create_app(model="fake/x"), terminal_size=SIZE, run_before=steady(mid_stream))
+    assert snap_compare(app(model="fake/x"), terminal_size=SIZE, run_before=steady(mid_stream))
 
 
-def test_model_picker(snap_compare: Any) -> None:
+def test_model_picker(snap_compare: Any, app: Callable[..., TTTApp]) -> None:
     models = [
         ModelInfo(
             "ollama/llama3.2",
@@ -120,12 +131,10 @@ def test_model_picker(snap_compare: Any) -> None:
         pilot.app.push_screen(ModelPicker("ollama/llama3.2", models=models))
         await pilot.pause()
 
-    assert snap_compare(
-        create_app(model="ollama/llama3.2"), terminal_size=SIZE, run_before=steady(open_picker)
-    )
+    assert snap_compare(app(model="ollama/llama3.2"), terminal_size=SIZE, run_before=steady(open_picker))
 
 
-def test_tool_inspector(snap_compare: Any, fake: type[FakeBackend]) -> None:
+def test_tool_inspector(snap_compare: Any, fake: type[FakeBackend], app: Callable[..., TTTApp]) -> None:
     calls = [
         (
             ToolCall("c1", "read_file", {"path": "notes.md"}),
@@ -151,11 +160,11 @@ def test_tool_inspector(snap_compare: Any, fake: type[FakeBackend]) -> None:
                 card.set_result(result)
         await pilot.pause()
 
-    assert snap_compare(create_app(model="fake/x"), terminal_size=SIZE, run_before=steady(show))
+    assert snap_compare(app(model="fake/x"), terminal_size=SIZE, run_before=steady(show))
 
 
-def test_error_state(snap_compare: Any, fake: type[FakeBackend]) -> None:
+def test_error_state(snap_compare: Any, fake: type[FakeBackend], app: Callable[..., TTTApp]) -> None:
     fake.replies = ["Let me check the latest numbers for you — !The stream was cut off (connection reset)."]
     assert snap_compare(
-        create_app(model="fake/x"), terminal_size=SIZE, run_before=steady(lambda p: _send(p, "hello there"))
+        app(model="fake/x"), terminal_size=SIZE, run_before=steady(lambda p: _send(p, "hello there"))
     )

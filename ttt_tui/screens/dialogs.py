@@ -99,6 +99,12 @@ class TextScreen(ModalScreen[str | None]):
             else:
                 yield Input(self.value, id="text-value")
 
+    def on_mount(self) -> None:
+        widget = self.query_one("#text-value")
+        widget.focus()
+        if isinstance(widget, Input):
+            widget.select_all()  # typing replaces the old value; an arrow key keeps it
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)
 

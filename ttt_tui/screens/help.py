@@ -25,7 +25,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
-            yield Static(Text("Keys", style="bold"), id="help-title")
+            yield Static(Text("Keyboard shortcuts", style="bold"), id="help-title")
             yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
             yield Static(
                 Text('Remap any key in the config file: [tui.keymap] send = "ctrl+s"', style="dim"),

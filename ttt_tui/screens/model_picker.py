@@ -73,7 +73,9 @@ class ModelPicker(ModalScreen[str | None]):
         ranked = [m for score, m in sorted(scored, key=lambda pair: -pair[0]) if score > 0]
         listing.set_options(Option(_row(m, m.name == self.current), id=m.name) for m in ranked)
         if ranked:
-            listing.highlighted = 0
+            names = [m.name for m in ranked]
+            current = names.index(self.current) if self.current in names else 0
+            listing.highlighted = current if not query else 0
         if self.models:
             hint = f"{len(ranked)} of {len(self.models)} models · Enter to choose · Esc to close"
             self.query_one("#picker-hint", Static).update(Text(hint, style="dim"))

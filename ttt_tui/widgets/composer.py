@@ -46,13 +46,20 @@ class Composer(TextArea):
     def on_mount(self) -> None:
         self.placeholder = "Ask anything · Enter to send · Shift+Enter for a newline"
 
+    # Enter and Shift+Enter are priority bindings, run by the app as soon as the key arrives, while
+    # keys typed just before them (a fast typist, a paste without bracketed paste, tmux send-keys)
+    # may still wait in this widget's queue: act after those, so nothing is sent half or cleared.
+
     def action_submit(self) -> None:
+        self.call_later(self._submit)
+
+    def _submit(self) -> None:
         text = self.text
         if text.strip():
             self.post_message(self.Submitted(self, text))
 
     def action_newline(self) -> None:
-        self.insert("\n")
+        self.call_later(self.insert, "\n")
 
     def clear_sent(self, text: str) -> None:
         """The prompt was accepted: remember it and empty the composer."""

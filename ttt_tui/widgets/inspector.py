@@ -88,10 +88,7 @@ class ToolCallCard(Vertical):
         result = self.query_one(".tool-result", Static)
         result.display = self.result is not None
         if self.result is not None:
-            body = self.result.content
-            if self.result.error is not None and body != self.result.error:
-                body = f"{self.result.error}\n{body}".strip()
-            result.update(Text(_clip(body)))
+            result.update(Text(_clip(_result_text(self.result))))
         self.query_one(".tool-buttons").display = self.status == "waiting"
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -114,6 +111,22 @@ class ToolInspector(VerticalScroll):
         self.scroll_end(animate=False)
         return card
 
+    def show_stored(self, calls: list[ToolCall], results: dict[str, ToolResult], older: bool = False) -> None:
+        """Cards for calls read back from the store; ``older`` ones go above those shown."""
+        if not calls:
+            return
+        cards = [ToolCallCard(call) for call in calls]
+        anchor = self.query_one(".inspector-empty")
+        anchor.display = False
+        for card in cards:
+            result = results.get(card.call.id)
+            if result is not None:
+                card.set_result(result)
+        if older:
+            self.mount_all(cards, after=anchor)
+        else:
+            self.mount_all(cards)
+
     def find(self, call_id: str) -> ToolCallCard | None:
         """The newest card with this id."""
         found = [c for c in self.query(ToolCallCard) if c.call.id == call_id]
@@ -122,6 +135,16 @@ class ToolInspector(VerticalScroll):
     async def clear_calls(self) -> None:
         await self.query(ToolCallCard).remove()
         self.query_one(".inspector-empty").display = True
+
+
+def _result_text(result: ToolResult) -> str:
+    """The result body; a failure's message once (the content usually repeats it as "Error: …")."""
+    body = result.content.strip()
+    error = (result.error or "").strip()
+    if not error:
+        return body
+    body = body.removeprefix("Error:").strip()
+    return body if error in body else f"{error}\n{body}".strip()
 
 
 def _arguments(arguments: dict[str, Any]) -> JSON | Text:

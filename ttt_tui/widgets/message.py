@@ -113,7 +113,7 @@ class MessageView(Vertical, can_focus=True):
     def __init__(self, text: str, *, index: int | None = None, classes: str = "") -> None:
         super().__init__(classes=classes)
         self.text = text
-        self.index = index  # position in the session's messages, when stored
+        self.index = index  # the message's id in the store, once it is stored
 
     def action_copy(self) -> None:
         self.app.copy_to_clipboard(self.text)
@@ -172,6 +172,7 @@ class AssistantMessage(MessageView):
         self._parts = Parts()
         self._group: BlockGroup | None = None
         self._count = 0
+        self.initial_mark: tuple[str, bool] | None = None  # (mark, is error) of a stored reply
 
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(self._role_text(), classes="role")
@@ -198,6 +199,8 @@ class AssistantMessage(MessageView):
         self._live.display = False
         self._mark.display = False
         self.set_tool_lines(self.tool_lines)
+        if self.initial_mark is not None:
+            self.set_mark(*self.initial_mark)
 
     def _role_text(self) -> Text:
         text = Text("Assistant", style="bold")
@@ -258,7 +261,7 @@ class AssistantMessage(MessageView):
         if mark:
             self.set_mark(mark, error=error)
 
-    def set_mark(self, mark: str, *, error: bool = False) -> None:
+    def set_mark(self, mark: str, error: bool = False) -> None:
         widget = self._mark
         widget.update(Text(mark))
         widget.display = True

@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
-from ttt_tui.controller import SessionRecord
+from ttt_tui.controller import MARKS, SessionItem
 
 
 class SessionSidebar(Vertical):
@@ -47,9 +47,10 @@ class SessionSidebar(Vertical):
         yield Input(placeholder="Filter sessions…", id="session-filter", compact=True)
         yield OptionList(id="session-list")
 
-    def show(self, sessions: Sequence[SessionRecord], current_id: str) -> None:
+    def show(self, sessions: Sequence[SessionItem], current_id: str) -> None:
         listing = self.query_one(OptionList)
-        listing.set_options(Option(_label(s), id=s.id) for s in sessions)
+        width = max((listing.scrollable_content_region.width or 28) - 2, 12)
+        listing.set_options(Option(_label(s, width), id=s.id) for s in sessions)
         ids = [s.id for s in sessions]
         if current_id in ids:
             listing.highlighted = ids.index(current_id)
@@ -71,8 +72,32 @@ class SessionSidebar(Vertical):
                 self.post_message(self.Command(command, option.id))
 
 
-def _label(session: SessionRecord) -> Text:
-    label = Text(session.title, no_wrap=True, overflow="ellipsis")
-    if session.model:
-        label.append(f"\n{session.model}", style="dim")
+def _label(session: SessionItem, width: int) -> Text:
+    """The title, then a search match (around its first matched word) or the model; one line each."""
+    label = _line(marked(session.title), width)
+    if session.snippet:
+        snippet = marked(session.snippet, style="dim")
+        first = next((span.start for span in snippet.spans if "reverse" in str(span.style)), 0)
+        if first > 8:
+            snippet = Text("…", style="dim") + snippet[first - 6 :]
+        label.append("\n")
+        label.append_text(_line(snippet, width))
+    elif session.model or session.archived:
+        extra = session.model + ("  (archived)" if session.archived else "")
+        label.append("\n")
+        label.append_text(_line(Text(extra.strip(), style="dim"), width))
     return label
+
+
+def _line(text: Text, width: int) -> Text:
+    text.truncate(width, overflow="ellipsis")
+    return text
+
+
+def marked(text: str, style: str = "") -> Text:
+    """Search text with its matched words (between ``MARKS``) highlighted; never read as markup."""
+    start, end = MARKS
+    result = Text(style=style)
+    for number, piece in enumerate(text.replace(end, start).split(start)):
+        result.append(piece, style="bold reverse" if number % 2 else "")
+    return result

@@ -1,4 +1,4 @@
-"""The status line under the composer: model, backend, tokens, cost and speed while streaming."""
+"""The status line under the composer: model, backend, why that model, tokens, cost, speed while streaming."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.widgets import Static
+
+ROUTE_CHARS = 48  # a route reason is cut to this
 
 
 @dataclass
@@ -19,6 +21,7 @@ class Stats:
     cost: float | None = None
     rate: float | None = None  # tokens/s, only while a reply streams
     state: str = ""  # "streaming", "stopped", ...
+    route: str = ""  # why this model answered (an alias, ``auto``'s choice, a fallback)
 
 
 class StatusLine(Static):
@@ -27,6 +30,8 @@ class StatusLine(Static):
         parts.append((stats.model or "no model chosen", "bold"))
         if stats.backend:
             parts.append((stats.backend, "dim"))
+        if stats.route:
+            parts.append((_short(stats.route), "dim italic"))
         parts.append((f"↑{stats.input_tokens:,} ↓{stats.output_tokens:,} tokens", ""))
         if stats.cost:
             parts.append((f"${stats.cost:.4f}", ""))
@@ -40,3 +45,8 @@ class StatusLine(Static):
                 text.append("  ·  ", style="dim")
             text.append(value, style=style)
         self.update(text)
+
+
+def _short(reason: str) -> str:
+    line = " ".join(reason.split())
+    return line if len(line) <= ROUTE_CHARS else line[: ROUTE_CHARS - 1].rstrip() + "…"

@@ -1,0 +1,93 @@
+"""The app's own commands: attachments, stats, config reload, panels, help (a mixin of ``TTTApp``)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+from textual.binding import Binding
+
+from ttt.core import api
+from ttt.core.config import files_signature, set_user_value
+from ttt.core.errors import AIError
+from ttt_tui.screens.attach import AttachScreen
+from ttt_tui.screens.help import HelpScreen, describe
+from ttt_tui.screens.stats import StatsScreen
+from ttt_tui.widgets.attachments import AttachmentBar
+from ttt_tui.widgets.composer import Composer
+from ttt_tui.widgets.inspector import ToolInspector
+from ttt_tui.widgets.message import AssistantMessage, MessageView, UserMessage
+from ttt_tui.widgets.sidebar import SessionSidebar
+
+if TYPE_CHECKING:
+    from ttt_tui.app import TTTApp
+
+    _Base = TTTApp
+else:
+    _Base = object
+
+
+class ViewActions(_Base):
+    """Everything here is independent of sessions and turns."""
+
+    def action_attach(self) -> None:
+        self.push_screen(AttachScreen(), self.attach)
+
+    def attach(self, path: str | None) -> None:
+        """Check the file now (missing, too big, binary: a notification) and show it as a chip."""
+        if not path:
+            return
+        from ttt.core.attachments import load
+
+        try:
+            load([path], api.get_config().attachments)
+        except AIError as error:
+            self.notify(error.message, title="Can't attach", severity="error", timeout=8, markup=False)
+            return
+        self.query_one(AttachmentBar).add_path(path)
+        self.composer.focus()
+
+    def action_stats(self) -> None:
+        self.push_screen(StatsScreen())
+
+    def check_config(self) -> None:
+        """Polled each second: an edited config file applies at once; a broken one is reported and ignored."""
+        signature = files_signature()
+        if signature == self._config_signature:
+            return
+        self._config_signature = signature
+        try:
+            config = api.reload_config()
+        except AIError as error:
+            message = f"{error.message}\nThe previous settings stay in use."
+            self.notify(message, title=error.title, severity="error", timeout=10, markup=False)
+            return
+        if config.tui.theme != self.theme and config.tui.theme in self.available_themes:
+            self.theme = config.tui.theme
+        if dict(config.tui.keymap) != self.keymap:
+            self.keymap = dict(config.tui.keymap)
+            self.set_keymap(self.keymap)
+        self.notify("Configuration reloaded", timeout=2)
+
+    def action_toggle_inspector(self) -> None:
+        inspector = self.query_one(ToolInspector)
+        inspector.display = not inspector.display
+
+    def action_toggle_sidebar(self) -> None:
+        sidebar = self.query_one(SessionSidebar)
+        sidebar.display = not sidebar.display
+
+    def action_focus_composer(self) -> None:
+        self.composer.focus()
+
+    def action_help(self) -> None:
+        bindings = [*self.BINDINGS, *Composer.BINDINGS, *SessionSidebar.BINDINGS]
+        bindings += [*MessageView.BINDINGS, *UserMessage.BINDINGS, *AssistantMessage.BINDINGS]
+        rows = describe([b for b in bindings if isinstance(b, Binding)], self.keymap)
+        rows.append(("Ctrl+P", "Command palette", "command_palette"))
+        self.push_screen(HelpScreen(rows))
+
+    def _remember_theme(self, _theme: object) -> None:
+        if self.theme != api.get_config().tui.theme:
+            with contextlib.suppress(Exception):
+                set_user_value("tui.theme", self.theme)

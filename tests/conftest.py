@@ -6,6 +6,7 @@ driven through the real ollama, openai and LiteLLM clients.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,6 +46,21 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     api.reset()
 
 
+@pytest.fixture
+def clean_logging() -> Iterator[None]:
+    """Remove what ``setup_logging`` installs in this process (the CLI calls it), so later tests
+    start clean."""
+    yield
+    from ttt.core import logs
+
+    for name in (logs.ROOT, *logs.THIRD_PARTY):
+        logger = logging.getLogger(name)
+        for handler in [h for h in logger.handlers if getattr(h, "_ttt", False)]:
+            logger.removeHandler(handler)
+            handler.close()
+        logger.setLevel(logging.NOTSET)
+
+
 @pytest.fixture(scope="session")
 def ollama_server() -> Iterator[OllamaServer]:
     with OllamaServer() as server:
@@ -57,18 +73,31 @@ def openai_server() -> Iterator[OpenAIServer]:
         yield server
 
 
+KEY = "sk-test-0123456789abcdef"
+
+
+def use_ollama(server: OllamaServer, monkeypatch: pytest.MonkeyPatch) -> OllamaServer:
+    """``server``, reset, with OLLAMA_HOST pointing at it."""
+    server.reset()
+    monkeypatch.setenv("OLLAMA_HOST", server.url)
+    return server
+
+
+def use_openai(server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> OpenAIServer:
+    """``server``, reset, with OPENAI_BASE_URL and OPENAI_API_KEY (``KEY``) pointing at it."""
+    server.reset()
+    monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    return server
+
+
 @pytest.fixture
 def ollama(ollama_server: OllamaServer, monkeypatch: pytest.MonkeyPatch) -> OllamaServer:
     """The Ollama server, reset, with OLLAMA_HOST pointing at it."""
-    ollama_server.reset()
-    monkeypatch.setenv("OLLAMA_HOST", ollama_server.url)
-    return ollama_server
+    return use_ollama(ollama_server, monkeypatch)
 
 
 @pytest.fixture
 def openai(openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> OpenAIServer:
     """The OpenAI server, reset, with OPENAI_BASE_URL/OPENAI_API_KEY pointing at it."""
-    openai_server.reset()
-    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.url + "/v1")
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789abcdef")
-    return openai_server
+    return use_openai(openai_server, monkeypatch)

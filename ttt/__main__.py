@@ -1,5 +1,3 @@
-import sys
+from ttt.cli import run
 
-from ttt.cli import main
-
-sys.exit(main())
+run()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +16,6 @@ from ttt.core.types import ChatRequest, Message, StreamEvent, TextPart, ToolCall
 
 FAKE_KEY = "sk-ttt-FAKEKEY-0123456789abcdefXYZ"  # recognisable: must never appear in a message
 KEY_ENV = "TTT_TEST_PROVIDER_KEY"
-REPO = Path(__file__).resolve().parents[2]
 WIRE_MODELS = ["gpt-4o-mini", "openai/gpt-4o-mini", "vision-model"]
 
 

@@ -8,9 +8,12 @@ import pytest
 
 from tests.backends.conftest import FAKE_KEY, KEY_ENV, PNG, WEATHER, ask, collect, tool_round_trip
 from tests.providers import OpenAIServer, Reply
+from ttt.core.backends.base import Backend
 from ttt.core.backends.cloud import LITELLM_NATIVE, CloudBackend, resolve
+from ttt.core.backends.local import LocalBackend
 from ttt.core.config import Config, ProviderConfig
 from ttt.core.errors import APIKeyError, ConfigurationError
+from ttt.core.models import ModelInfo, model_registry
 from ttt.core.types import (
     ChatRequest,
     Finish,
@@ -224,6 +227,21 @@ async def test_models(cloud: CloudBackend, oai: OpenAIServer) -> None:
     assert models["anthropic/claude-sonnet-4-5"].available is False  # ANTHROPIC_API_KEY unset
     assert models["fake/gpt-4o-mini"].provider == "fake"
     assert not any(name.startswith("ollama/") for name in models)
+
+
+async def test_models_leave_other_backends_models_out(cloud: CloudBackend, oai: OpenAIServer) -> None:
+    class Mine(LocalBackend):
+        name = "mine"
+
+    Backend.register(Mine)
+    model_registry.add_model(ModelInfo("mine/small", "mine"))
+    try:
+        names = {m.name for m in await cloud.models()}
+    finally:
+        model_registry.remove_model("mine/small")
+        Backend._registry.pop("mine")
+    assert "mine/small" not in names and not any(n.startswith(("ollama/", "llamacpp/")) for n in names)
+    assert "openai/gpt-4o-mini" in names
 
 
 async def test_status_names_keys_never_values(

@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.backends.conftest import FAKE_KEY, PNG, REPO, WEATHER, ask, collect, tool_round_trip
+from tests.backends.conftest import FAKE_KEY, PNG, WEATHER, ask, collect, tool_round_trip
+from tests.conftest import REPO
 from tests.providers import OpenAIServer, Reply
 from ttt.core.backends.cloud import CloudBackend, _litellm_cost
 from ttt.core.config import Config

@@ -11,7 +11,7 @@ import pytest
 from tests.backends.conftest import PNG, WEATHER, ask, collect, kinds, tool_round_trip
 from tests.providers import OllamaServer, Reply
 from ttt.core.backends.local import LocalBackend
-from ttt.core.config import Config
+from ttt.core.config import Config, apply
 from ttt.core.types import (
     ChatRequest,
     Finish,
@@ -135,6 +135,22 @@ async def test_models_list_with_details(local: LocalBackend, ollama: OllamaServe
     shows = len([r for r in ollama.requests if r.path == "/api/show"])
     await local.models()  # details are cached per digest: listing again does not `show` again
     assert len([r for r in ollama.requests if r.path == "/api/show"]) == shows
+
+
+async def test_models_carry_what_the_registry_and_config_know(config: Config, ollama: OllamaServer) -> None:
+    tables = {
+        "ollama/qwen3:8b": {"capabilities": ["text", "code"], "context_length": 4096},  # over Ollama's
+        "ollama/llama3.2": {"input_price": 0.0, "output_price": 0.0},
+    }
+    backend = LocalBackend(apply(config, {"models": tables}))
+    try:
+        models = {m.name: m for m in await backend.models()}
+    finally:
+        await backend.aclose()
+    qwen, llama = models["ollama/qwen3:8b"], models["ollama/llama3.2"]
+    assert (qwen.capabilities, qwen.context_length) == (["text", "code"], 4096)
+    assert (llama.input_price, llama.context_length) == (0.0, 131072)
+    assert "tools" in llama.capabilities  # Ollama's word where the config says nothing
 
 
 async def test_has_model_is_cached(local: LocalBackend, ollama: OllamaServer) -> None:

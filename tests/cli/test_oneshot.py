@@ -7,23 +7,39 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import KEY, REPO
 from tests.providers import OllamaServer, OpenAIServer, Reply
 
-KEY = "sk-test-0123456789abcdef"
 
-
-def ttt(*args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def ttt(
+    *args: str, stdin: str | None = None, timeout: float = 60, site: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``ttt`` in a fresh interpreter, as a user runs it; ``site`` is a directory of installed
+    plugins to put on its path."""
+    path = [str(site), str(REPO)] if site else [str(REPO)]
     return subprocess.run(
         [sys.executable, "-m", "ttt", *args],
         input=stdin if stdin is not None else "",
         capture_output=True,
         text=True,
         timeout=timeout,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(path)},
+    )
+
+
+def spawn(*args: str) -> subprocess.Popen[bytes]:
+    """``ttt`` running, its stdout unbuffered so a test sees each write as it happens."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "ttt", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(REPO)},
+        bufsize=0,
     )
 
 
@@ -37,16 +53,8 @@ def test_prompt_streams_the_reply_to_stdout(ollama: OllamaServer) -> None:
 
 def test_tokens_reach_a_pipe_as_they_arrive(ollama: OllamaServer) -> None:
     ollama.script.push(Reply(text="first " + "word " * 10, first_token_delay=0, token_delay=0.3))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ttt", "-p", "hi", "-m", "ollama/llama3.2"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        bufsize=0,
-    )
-    assert process.stdout is not None
-    first = os.read(process.stdout.fileno(), 100)
+    process = spawn("-p", "hi", "-m", "ollama/llama3.2")
+    first = os.read(process.stdout.fileno(), 100)  # type: ignore[union-attr]
     first_at = time.monotonic()
     rest = process.stdout.read()
     done_at = time.monotonic()
@@ -186,20 +194,47 @@ def test_one_shot_never_loads_textual_or_litellm(
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.usefixtures("clean_logging")
+def test_a_one_shot_reads_the_config_once(
+    ollama: OllamaServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    from ttt.cli import main
+    from ttt.core.config_loaders import register_loader, unregister_loader
+
+    loads: list[int] = []
+
+    class Counting:
+        def load(self) -> dict[str, object]:
+            loads.append(1)
+            return {}
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    register_loader("counting", Counting())
+    try:
+        assert main(["-p", "hi", "-m", "ollama/llama3.2"]) == 0
+    finally:
+        unregister_loader("counting")
+    assert capsys.readouterr().out == "You said: hi\n"
+    assert len(loads) == 1
+
+
+def test_a_one_shot_leaves_its_metrics_and_log_behind(ollama: OllamaServer) -> None:
+    """It ends with os._exit: what was queued must be written first."""
+    from ttt.core.config import paths
+
+    assert ttt("-p", "hi", "-m", "ollama/llama3.2", "--debug").returncode == 0
+    assert json.loads(ttt("stats", "--json").stdout)["total"]["requests"] == 1
+    assert "turn done: ollama/llama3.2" in (paths().log_dir / "ttt.log").read_text()
+
+
 def test_interrupt_exits_130_and_keeps_printed_text(ollama: OllamaServer) -> None:
     import signal
 
     ollama.script.push(Reply(text="partial " * 50, token_delay=0.1))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ttt", "-p", "hi", "-m", "ollama/llama3.2"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        bufsize=0,
-    )
-    assert process.stdout is not None
-    first = os.read(process.stdout.fileno(), 100)
+    process = spawn("-p", "hi", "-m", "ollama/llama3.2")
+    first = os.read(process.stdout.fileno(), 100)  # type: ignore[union-attr]
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=20)
     assert process.returncode == 130

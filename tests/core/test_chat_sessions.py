@@ -6,18 +6,17 @@ import asyncio
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 import ttt
-from tests.conftest import REPO
+from tests.cli import test_oneshot as cli
 from tests.providers import OllamaServer, Reply
 from ttt.core.config import paths
-from ttt.core.session.chat import ChatSession, PersistentChatSession
+from ttt.core.session.chat import ChatSession
+from ttt.core.session.persistent import PersistentChatSession
 from ttt.core.session.serialize import SessionFileError
 from ttt.core.session.store import Store
 from ttt.core.types import TextDelta
@@ -46,6 +45,16 @@ def test_tool_rounds_are_stored_as_they_happened(ollama: OllamaServer) -> None:
     assert stored[3].model == MODEL and stored[3].output_tokens > 0
     reloaded = PersistentChatSession.open(session.id)
     assert [m.role for m in reloaded.messages] == ["user", "assistant", "tool", "assistant"]
+
+
+def test_a_new_session_reaches_the_store_with_its_first_prompt(ollama: OllamaServer) -> None:
+    session = PersistentChatSession.open(model=MODEL)
+    assert Store.default().list_sessions() == [], "nothing is stored before there is a prompt"
+    session.ask("hello there")
+    session.close()
+    (record,) = Store.default().list_sessions()
+    assert (record.id, record.title, record.model) == (session.id, "hello there", MODEL)
+    assert [m.text for m in Store.default().history(record.id)] == ["hello there", "You said: hello there"]
 
 
 def test_a_failed_turn_keeps_its_partial_reply_marked_error(ollama: OllamaServer) -> None:
@@ -100,6 +109,12 @@ def test_fork_clear_export_save_load(ollama: OllamaServer, tmp_path: Path) -> No
     assert session.messages == [] and session.id != old and Store.default().get_session(old) is not None
 
 
+def test_a_private_turn_stays_on_local_models() -> None:
+    session = ChatSession(model="openai/gpt-4o-mini")
+    with pytest.raises(ttt.core.errors.ConfigurationError, match=r"private \(marked private\)"):
+        session.ask("hi", private=True)
+
+
 def test_in_memory_session_save_load_round_trip(ollama: OllamaServer, tmp_path: Path) -> None:
     ollama.script.push(Reply(thinking="hmm", text="answer"))
     session = ChatSession(model="ollama/qwen3:8b", temperature=0.2)
@@ -129,23 +144,10 @@ def test_history_is_pruned_to_the_context_window(ollama: OllamaServer) -> None:
 
 
 def test_sigkill_mid_stream_loses_nothing_earlier(ollama: OllamaServer) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "ttt", "-p", "first question", "-m", MODEL],
-        check=True,
-        capture_output=True,
-        cwd=REPO,
-    )
+    assert cli.ttt("-p", "first question", "-m", MODEL).returncode == 0
     ollama.script.push(Reply(text="streaming " * 400, token_delay=0.01))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ttt", "-p", "second", "--continue"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-        cwd=REPO,
-        bufsize=0,
-    )
-    assert process.stdout is not None
-    os.read(process.stdout.fileno(), 10)
+    process = cli.spawn("-p", "second", "--continue")
+    os.read(process.stdout.fileno(), 10)  # type: ignore[union-attr]
     time.sleep(1.0)  # let some batches reach the store
     process.send_signal(signal.SIGKILL)
     process.wait()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import shutil
 import stat
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPO
 from ttt.core.config import Config, apply, load_config, paths, set_user_value
 from ttt.core.config_loaders import register_loader, unregister_loader
 from ttt.core.errors import ConfigurationError
@@ -141,3 +144,21 @@ def test_config_set_rejects_bad_values_and_leaves_the_file_alone() -> None:
 def test_program_overrides_are_validated() -> None:
     with pytest.raises(ConfigurationError, match="program: 'max_tokens'"):
         apply(Config(), {"max_tokens": "many"})
+
+
+def test_the_example_file_loads_and_documents_every_section() -> None:
+    example = REPO / "ttt.toml.example"
+    shutil.copy(example, "ttt.toml")
+    config = load_config()
+    assert [rule.name for rule in config.routing.rules] == ["private", "images", "code"]
+    assert config.routing.rules[2].pattern and config.models["ollama/llava"].capabilities == [
+        "text",
+        "vision",
+    ]
+    assert config.connection("local").pool_size == 10 and config.connection("cloud").first_token_timeout == 60
+    assert config.attachments.max_text_bytes == 1_000_000 and config.metrics is True
+    text = example.read_text()
+    missing = [
+        f.name for f in dataclasses.fields(Config) if f"{f.name} =" not in text and f"[{f.name}" not in text
+    ]
+    assert missing == [], "settings the example does not show"

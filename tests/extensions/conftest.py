@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import use_ollama, use_openai
 from tests.providers import OllamaServer, OpenAIServer
 from tests.providers.ollama_server import OllamaModel
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-KEY = "sk-test-0123456789abcdef"
 # The smallest valid images of each kind (1x1 pixel).
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -63,18 +62,13 @@ def openai_many_server() -> Iterator[OpenAIServer]:
 @pytest.fixture
 def local(ollama_vision_server: OllamaServer, monkeypatch: pytest.MonkeyPatch) -> OllamaServer:
     """Ollama with llama3.2, llava (vision) and qwen2.5-coder."""
-    ollama_vision_server.reset()
-    monkeypatch.setenv("OLLAMA_HOST", ollama_vision_server.url)
-    return ollama_vision_server
+    return use_ollama(ollama_vision_server, monkeypatch)
 
 
 @pytest.fixture
 def cloud(openai_many_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> OpenAIServer:
     """An OpenAI endpoint serving the registry's OpenAI models, with a key set."""
-    openai_many_server.reset()
-    monkeypatch.setenv("OPENAI_BASE_URL", openai_many_server.url + "/v1")
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    return openai_many_server
+    return use_openai(openai_many_server, monkeypatch)
 
 
 @pytest.fixture

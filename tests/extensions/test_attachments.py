@@ -145,3 +145,17 @@ def test_cli_attachment_errors_exit_2(local: OllamaServer, png: Path) -> None:
     assert "Invalid request: Attachment nope.png: no such file." in result.stderr
     result = ttt("-p", "describe", "-a", str(png), "-m", "ollama/llama3.2")
     assert result.returncode == 2 and "can't read images" in result.stderr
+
+
+async def test_a_stored_chat_sends_the_image_again_from_its_file(local: OllamaServer, png: Path) -> None:
+    from ttt.core.session.persistent import PersistentChatSession
+
+    local.script.push("a red pixel", "still red")
+    async with api.achat(persist=True, model="ollama/llava") as session:
+        await session.ask_async("describe", attachments=[png])
+    resumed = PersistentChatSession.open(session.id)
+    (image,) = resumed.messages[0].images
+    assert (image.path, image.data) == (str(png.resolve()), ""), "a reference and a hash, not a copy"
+    assert (await resumed.ask_async("and now?")).text == "still red"
+    resumed.close()
+    assert local.chat_requests[-1].body["messages"][0]["images"] == [base64.b64encode(PNG).decode()]

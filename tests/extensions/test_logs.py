@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pytest
 
 from tests.cli.test_oneshot import ttt
-from tests.extensions.conftest import KEY, write_config
+from tests.conftest import KEY
+from tests.extensions.conftest import write_config
 from tests.providers import OllamaServer, OpenAIServer, Reply
 from ttt.core import logs
 from ttt.core.config import paths
@@ -16,16 +16,7 @@ from ttt.core.config import paths
 OTHER_SECRET = "tok_9f8e7d6c5b4a3210"
 
 
-@pytest.fixture(autouse=True)
-def clean_logging() -> Iterator[None]:
-    """Remove what setup_logging installed in this process, so later tests start clean."""
-    yield
-    for name in (logs.ROOT, *logs.THIRD_PARTY):
-        logger = logging.getLogger(name)
-        for handler in [h for h in logger.handlers if getattr(h, "_ttt", False)]:
-            logger.removeHandler(handler)
-            handler.close()
-        logger.setLevel(logging.NOTSET)
+pytestmark = pytest.mark.usefixtures("clean_logging")
 
 
 def log_lines() -> list[str]:

@@ -4,15 +4,13 @@ loader found by entry points; model definitions by ``add_model`` and ``[models.<
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.extensions.conftest import REPO, write_config
+from tests.cli.test_oneshot import ttt
+from tests.extensions.conftest import write_config
 from tests.providers import OpenAIServer
 from ttt.core import api
 from ttt.core.config import load_config
@@ -20,14 +18,6 @@ from ttt.core.errors import ConfigurationError
 from ttt.core.inventory import list_models
 from ttt.core.models import ModelInfo, model_registry
 from ttt.core.types import RouteInfo
-
-
-def ttt_with(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``ttt`` in a fresh interpreter that has the plugin installed."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(REPO)])}
-    return subprocess.run(
-        [sys.executable, "-m", "ttt", *args], capture_output=True, text=True, env=env, timeout=60, input=""
-    )
 
 
 @pytest.fixture
@@ -59,17 +49,17 @@ async def test_a_backend_plugin_answers_its_models(plugin: Path) -> None:
 
 
 def test_a_backend_plugin_in_a_fresh_process(plugin_site: Path) -> None:
-    result = ttt_with(plugin_site, "-p", "hi there", "-m", "demo/eye")
+    result = ttt("-p", "hi there", "-m", "demo/eye", site=plugin_site)
     assert (result.returncode, result.stdout) == (0, "demo eye heard: hi there\n"), result.stderr
-    listed = {m["name"]: m for m in json.loads(ttt_with(plugin_site, "models", "--json").stdout)}
+    listed = {m["name"]: m for m in json.loads(ttt("models", "--json", site=plugin_site).stdout)}
     assert listed["demo/eye"]["backend"] == "demo" and listed["demo/eye"]["available"]
     assert "vision" in listed["demo/eye"]["capabilities"]
-    status = ttt_with(plugin_site, "status").stdout
+    status = ttt("status", site=plugin_site).stdout
     assert any(line.startswith("✓ demo") and "always ready" in line for line in status.splitlines())
 
 
 def test_without_the_plugin_there_is_no_demo_backend() -> None:
-    result = ttt_with(Path(REPO), "models", "--json")
+    result = ttt("models", "--json")
     assert result.returncode == 0 and not any(m["backend"] == "demo" for m in json.loads(result.stdout))
 
 
@@ -102,8 +92,8 @@ def test_a_loader_plugins_errors_name_it(plugin: Path, demo_config: Path, conten
 
 def test_a_loader_plugin_in_a_fresh_process(plugin_site: Path, demo_config: Path) -> None:
     demo_config.write_text(json.dumps({"system": "be brief", "aliases": {"mine": "demo/echo"}}))
-    assert ttt_with(plugin_site, "config", "get", "system").stdout == "be brief\n"
-    result = ttt_with(plugin_site, "-p", "ping", "-m", "mine")
+    assert ttt("config", "get", "system", site=plugin_site).stdout == "be brief\n"
+    result = ttt("-p", "ping", "-m", "mine", site=plugin_site)
     assert result.stdout == "demo echo heard: ping\n", result.stderr
 
 
@@ -138,7 +128,7 @@ def test_config_model_tables_reach_ttt_models(cloud: OpenAIServer) -> None:
         '[models."openai/gpt-4o"]\ncapabilities = ["text", "vision"]\ncontext_length = 999999\n'
         "input_price = 0.5\noutput_price = 1.5\n"
     )
-    listed = {m["name"]: m for m in json.loads(ttt_with(Path(REPO), "models", "--json").stdout)}
+    listed = {m["name"]: m for m in json.loads(ttt("models", "--json").stdout)}
     assert listed["openai/gpt-4o"]["context_length"] == 999999
     assert (listed["openai/gpt-4o"]["capabilities"], listed["openai/gpt-4o"]["input_price"]) == (
         ["text", "vision"],

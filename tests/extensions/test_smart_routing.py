@@ -14,8 +14,8 @@ from ttt.core import api
 from ttt.core.config import Config, apply
 from ttt.core.errors import ConfigurationError, InvalidRequestError
 from ttt.core.models import ModelInfo, model_registry
-from ttt.core.routing import BackendPool, Router
-from ttt.core.smart_routing import features, no_candidate, plan
+from ttt.core.routing import BackendPool, Router, features
+from ttt.core.smart_routing import no_candidate, plan
 from ttt.core.types import ImagePart, Message, RouteInfo
 
 

@@ -10,8 +10,6 @@ import pytest
 from ttt.core.session.store import Store
 from ttt.core.types import ImagePart, Message, TextPart, ThinkingPart, ToolCall, ToolResult
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -12,10 +12,9 @@ import threading
 import time
 from pathlib import Path
 
+from tests.conftest import REPO
 from ttt.core.session.store import Store
 from ttt.core.types import Message
-
-from .conftest import REPO
 
 PRELUDE = (
     f"import json, sys, time\nsys.path.insert(0, {str(REPO)!r})\nfrom ttt.core.session.store import Store\n"

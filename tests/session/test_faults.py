@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPO
 from ttt.core.session import store as store_module
 from ttt.core.session.migrations import LATEST
 from ttt.core.session.serialize import SessionFileError, import_session, save_session
 from ttt.core.session.store import Store, StoreError
 from ttt.core.types import Message
 
-from .conftest import REPO, digest, every_part_messages
+from .conftest import digest, every_part_messages
 
 
 def assert_refused(path: Path, *words: str) -> StoreError:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from ttt.core.backends.openai_stream import image_base64
+from ttt.core.errors import InvalidRequestError
 from ttt.core.session.serialize import (
     FORMAT,
     VERSION,
@@ -24,7 +29,7 @@ from ttt.core.session.serialize import (
     session_to_dict,
 )
 from ttt.core.session.store import ROOT, Store
-from ttt.core.types import Message, TextPart, ToolCall
+from ttt.core.types import ImagePart, Message, TextPart, ToolCall
 
 from .conftest import every_part_messages
 
@@ -160,3 +165,30 @@ def test_markdown_is_readable_and_complete(store: Store) -> None:
     assert "*[image: image/png, sha256 abababababab]*" in text and "/tmp/x.jpg" in text
     errored = export_markdown(session, store.messages(session_id)[-1:])
     assert "*(error: boom)*" in errored
+
+
+def test_an_image_from_a_file_is_stored_as_a_reference_and_a_hash(store: Store, tmp_path: Path) -> None:
+    pixels = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40  # big enough to spot in the database
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(pixels)
+    encoded = base64.b64encode(pixels).decode()
+    part = ImagePart("image/png", encoded, str(photo), hashlib.sha256(pixels).hexdigest())
+    assert part_to_dict(part) == {
+        "media_type": "image/png",
+        "path": str(photo),
+        "sha256": part.sha256,
+        "type": "image",
+    }
+    session = store.create_session()
+    store.add_message(session.id, Message.user("look", [part]))
+    (loaded,) = store.history(session.id)[0].to_message().images
+    assert loaded == replace(part, data="")
+    assert image_base64(loaded) == encoded, "the file is read again when the conversation goes on"
+    database = store.path.read_bytes() + store.path.with_name("ttt.db-wal").read_bytes()
+    assert encoded[:200].encode() not in database and pixels[:200] not in database
+    photo.write_bytes(pixels[:-1])
+    with pytest.raises(InvalidRequestError, match="has changed since it was attached"):
+        image_base64(loaded)
+    photo.unlink()
+    with pytest.raises(InvalidRequestError, match=r"photo\.png attached earlier .* can't be read"):
+        image_base64(loaded)

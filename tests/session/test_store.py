@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from ttt.core.session import database, search
 from ttt.core.session import store as store_module
 from ttt.core.session.store import ROOT, SessionNotFoundError, Store, StoreError, cache_key
 from ttt.core.types import Message, TextPart, ThinkingPart, ToolCall
@@ -30,7 +31,7 @@ def test_open_sets_pragmas_and_creates_folder(db_path: Path) -> None:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
-        assert db.execute("PRAGMA busy_timeout").fetchone()[0] == store_module.BUSY_TIMEOUT_MS
+        assert db.execute("PRAGMA busy_timeout").fetchone()[0] == database.BUSY_TIMEOUT_MS
     assert db_path.is_file()
 
 
@@ -330,7 +331,7 @@ def test_calls_are_cheap(store: Store) -> None:
 def test_search_lists_newest_first_when_a_query_is_very_common(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "SEARCH_WINDOW", 3)
+    monkeypatch.setattr(search, "SEARCH_WINDOW", 3)
     s = store.create_session("common things")
     ids = [store.add_message(s.id, Message.user(f"common {'word ' * i}")) for i in range(1, 6)]
     hits = store.search("common", limit=4)

@@ -14,7 +14,7 @@ from ttt.core.tools.base import Tool, tool
 from ttt.core.tools.builtins import calculate, write_file
 from ttt.core.tools.context import current_tools_config
 from ttt.core.tools.executor import MAX_RESULT_CHARS, ToolExecutor
-from ttt.core.types import ToolCall
+from ttt.core.types import ToolCall, ToolResult
 
 
 @tool(register=False)
@@ -97,7 +97,7 @@ async def test_unknown_tool_is_an_error_result() -> None:
     result = await executor(add).run(call("rm_rf"))
     assert not result.ok
     assert result.error == "unknown tool 'rm_rf' (available tools: add)"
-    assert result.content.startswith("Error: unknown tool")
+    assert result.content.startswith("Error: unknown tool") and result.outcome == "error"
 
 
 async def test_tools_not_offered_cannot_run() -> None:
@@ -133,6 +133,7 @@ async def test_async_tool_and_timeout() -> None:
     slow = await executor(nap, config=ToolsConfig(timeout=0.2)).run(call("nap", seconds=30))
     assert time.perf_counter() - started < 2
     assert slow.error == "nap timed out after 0.2 s" and 0.15 < slow.duration < 2
+    assert (fast.outcome, slow.outcome) == ("ok", "timeout")
 
 
 async def test_sync_tool_timeout_does_not_block_the_loop() -> None:
@@ -180,7 +181,7 @@ async def test_config_is_visible_to_sync_and_async_tools_and_reset_afterwards() 
 
 async def test_deny_by_name_and_by_category() -> None:
     denied = await executor(add, config=ToolsConfig(permissions={"add": "deny"})).run(call("add", a=1, b=2))
-    assert denied.error == "add is denied by configuration"
+    assert denied.error == "add is denied by configuration" and denied.outcome == "denied"
     by_category = ToolsConfig(permissions={"category:custom": "deny"})
     assert not (await executor(add, config=by_category).run(call("add", a=1, b=2))).ok
     # a tool's own entry beats its category's
@@ -194,6 +195,7 @@ async def test_ask_without_a_callback_is_denied_with_a_hint() -> None:
         not result.ok
         and "--yes" in result.content
         and '[tools.permissions] launch = "allow"' in result.content
+        and result.outcome == "denied"
     )
 
 
@@ -293,3 +295,8 @@ async def test_run_all_asks_one_at_a_time_and_keeps_side_effects_in_order() -> N
     results = await executor(record, approve=approve).run_all(calls)
     assert [r.ok for r in results] == [True, True, False, True]
     assert events == ["ask call_0", "run 0", "ask call_1", "run 1", "ask call_2", "ask call_3", "run 3"]
+
+
+def test_a_hand_made_error_result_is_not_ok() -> None:
+    assert ToolResult("c", "t", "Error: x", error="x").outcome == "error"
+    assert ToolResult("c", "t", "fine").outcome == "ok"

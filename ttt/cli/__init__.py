@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any, NoReturn
 
 import ttt
 
@@ -62,6 +63,7 @@ def build_subparsers() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``ttt`` with ``argv``; returns the exit code (tests call this in-process)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in SUBCOMMANDS:
@@ -69,8 +71,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             _setup_logging(debug=False, stderr=False)
             return int(args.handler(args) or 0)
         args = build_parser().parse_args(argv)
-        _setup_logging(args.debug, stderr=args.debug and (args.prompt is not None or not sys.stdin.isatty()))
-        return _chat(args)
+        if args.prompt is not None or not sys.stdin.isatty():
+            return _oneshot(args)
+        _setup_logging(args.debug, stderr=False)
+        from ttt_tui.app import run_app
+
+        return run_app(model=args.model, system=args.system, settings=_settings(args))
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
@@ -83,15 +89,53 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise
 
 
-def _setup_logging(debug: bool, stderr: bool) -> None:
-    """Logging per --debug, else the config's log_level (TTT_LOG_LEVEL); stderr only for one-shot
-    runs, as the TUI owns the terminal. A broken config file must not stop `ttt config set`."""
+def run() -> NoReturn:
+    """The console script (and ``python -m ttt``): ``main``, then a quick exit after a one-shot."""
+    code = main()
+    if _oneshot_ran:
+        _exit_now(code)
+    sys.exit(code)
+
+
+_oneshot_ran = False  # set by a one-shot run, which closes everything it opened before returning
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Skip interpreter teardown (~0.2 s; seconds once LiteLLM is loaded): the one-shot closed its
+    session, store and clients, so only buffered output and queued metrics remain to be written."""
+    import logging
+    import os
+
+    metrics = sys.modules.get("ttt.core.metrics")
+    if metrics is not None:
+        metrics.drain()
+    shared = sys.modules.get("ttt.core.session.shared")
+    if shared is not None:
+        shared.close_shared_stores()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away, or a closed stream
+            pass
+    logging.shutdown()
+    os._exit(code)
+
+
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    return {"offline": True} if args.offline else {}
+
+
+def _setup_logging(debug: bool, stderr: bool, level: str | None = None) -> None:
+    """Logging per --debug, else ``level`` or the config's log_level (TTT_LOG_LEVEL); stderr only
+    for one-shot runs, as the TUI owns the terminal. A broken config file must not stop
+    `ttt config set`."""
     import os
 
     from ttt.core.logs import setup_logging
 
-    level = "DEBUG" if debug else None
-    if level is None:
+    if debug:
+        level = "DEBUG"
+    elif level is None:
         try:
             from ttt.core.api import get_config
 
@@ -101,17 +145,18 @@ def _setup_logging(debug: bool, stderr: bool) -> None:
     setup_logging(level, stderr=stderr)
 
 
-def _chat(args: argparse.Namespace) -> int:
+def _oneshot(args: argparse.Namespace) -> int:
+    """``-p`` or piped stdin: the config is loaded once, for logging and for the turn."""
+    global _oneshot_ran
     from ttt.cli.oneshot import oneshot, read_prompt
+    from ttt.core.api import configure
 
-    settings = {"offline": True} if args.offline else {}
-    if args.prompt is not None or not sys.stdin.isatty():
-        prompt = read_prompt(args)
-        if not prompt:
-            build_parser().print_usage(sys.stderr)
-            sys.stderr.write("ttt: error: empty prompt (give -p TEXT or pipe text in)\n")
-            return 2
-        return oneshot(args, prompt, settings)
-    from ttt_tui.app import run_app
-
-    return run_app(model=args.model, system=args.system, settings=settings)
+    config = configure(**_settings(args))
+    _setup_logging(args.debug, stderr=args.debug, level=config.log_level)
+    prompt = read_prompt(args)
+    if not prompt:
+        build_parser().print_usage(sys.stderr)
+        sys.stderr.write("ttt: error: empty prompt (give -p TEXT or pipe text in)\n")
+        return 2
+    _oneshot_ran = True
+    return oneshot(args, prompt)

@@ -8,6 +8,7 @@ import json
 import sys
 from typing import Any
 
+from ttt.cli.render import print_table
 from ttt.core.models import ModelInfo
 
 
@@ -49,7 +50,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         (m.name, m.backend, "yes" if m.available else "no", _context(m.context_length), ", ".join(m.aliases))
         for m in models
     ]
-    _table(("MODEL", "BACKEND", "AVAILABLE", "CONTEXT", "ALIASES"), rows)
+    print_table(("MODEL", "BACKEND", "AVAILABLE", "CONTEXT", "ALIASES"), rows)
     return 0
 
 
@@ -148,11 +149,5 @@ def cmd_tools(args: argparse.Namespace) -> int:
         keys = ("name", "category", "permission", "description")
         print(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2))
         return 0
-    _table(("TOOL", "CATEGORY", "PERMISSION", "DESCRIPTION"), rows)
+    print_table(("TOOL", "CATEGORY", "PERMISSION", "DESCRIPTION"), rows)
     return 0
-
-
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
-    for row in (header, *rows):
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

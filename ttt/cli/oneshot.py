@@ -48,16 +48,9 @@ def approval_prompt(args: Namespace) -> Any:
     return ask
 
 
-async def run_turn(args: Namespace, prompt: str, settings: dict[str, Any]) -> int:
-    from ttt.core.api import configure
+async def run_turn(args: Namespace, prompt: str) -> int:
+    from ttt.core.api import close_engine
 
-    config = configure(**settings)
-    images: list[Any] = []
-    if args.attach:
-        from ttt.core.attachments import load
-
-        loaded = await asyncio.to_thread(load, args.attach, config.attachments)
-        prompt, images = loaded.prompt(prompt), loaded.images
     session = open_session(args)
     printer: Any = None
     if not args.json:
@@ -71,7 +64,7 @@ async def run_turn(args: Namespace, prompt: str, settings: dict[str, Any]) -> in
         "max_tokens": args.max_tokens,
         "tools": _tool_selectors(args.tools),
         "approve": approval_prompt(args),
-        "images": images,
+        "attachments": args.attach,
     }
     events = session.events(prompt, **{k: v for k, v in turn.items() if v is not None})
     try:
@@ -99,6 +92,7 @@ async def run_turn(args: Namespace, prompt: str, settings: dict[str, Any]) -> in
     finally:
         await events.aclose()
         session.close()
+        await close_engine()
         if printer:
             printer.close()
     if error is not None:
@@ -111,22 +105,26 @@ async def run_turn(args: Namespace, prompt: str, settings: dict[str, Any]) -> in
 
 
 def open_session(args: Namespace) -> Any:
-    """Where this exchange is kept: a new stored session, a resumed one, or memory only."""
+    """Where this exchange is kept: a new stored session (opened while the request goes out),
+    a resumed one, or memory only."""
     from ttt.core.errors import ConfigurationError
-    from ttt.core.session.chat import ChatSession, PersistentChatSession
-    from ttt.core.session.store import Store
+    from ttt.core.session.chat import ChatSession
 
     options = {k: v for k, v in {"system": args.system, "model": args.model}.items() if v is not None}
     if args.no_save:
         if args.resume or args.session:
             raise ConfigurationError("--no-save cannot be combined with --continue or --session")
         return ChatSession(**options)
-    store = Store.default()
+    from ttt.core.session.persistent import PersistentChatSession
+
     session_id = args.session
     if args.resume and session_id is None:
-        latest = store.latest_session()
+        from ttt.core.session.store import Store
+
+        with Store.default() as store:
+            latest = store.latest_session()
         session_id = latest.id if latest else None
-    return PersistentChatSession.open(session_id, store=store, **options)
+    return PersistentChatSession.open(session_id, **options)
 
 
 def _short(text: str, limit: int = 200) -> str:
@@ -144,9 +142,9 @@ def print_error(error: AIError) -> None:
     note(redact(f"ttt: {error.title}: {error.message}"), style="plain")  # providers may echo a key
 
 
-def oneshot(args: Namespace, prompt: str, settings: dict[str, Any]) -> int:
+def oneshot(args: Namespace, prompt: str) -> int:
     try:
-        return asyncio.run(run_turn(args, prompt, settings))
+        return asyncio.run(run_turn(args, prompt))
     except KeyboardInterrupt:
         sys.stdout.write("\n")
         note("ttt: interrupted", style="plain")

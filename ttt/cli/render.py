@@ -83,3 +83,10 @@ def note(message: str, *, style: str = "dim") -> None:
     else:
         sys.stderr.write(neutralise(message) + "\n")
     sys.stderr.flush()
+
+
+def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Plain columns, as wide as their widest cell, for the listing subcommands."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    for row in (header, *rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

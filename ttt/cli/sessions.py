@@ -64,6 +64,13 @@ def _store() -> Any:
     return Store.default()
 
 
+def _session(prefix: str) -> tuple[Any, list[Any]]:
+    """The session a user named (a unique id prefix is enough) and its current branch."""
+    store = _store()
+    session_id = store.resolve(prefix)
+    return store.get_session(session_id), store.history(session_id)
+
+
 def _when(timestamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
 
@@ -98,9 +105,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from ttt.core.session import serialize
 
-    store = _store()
-    session_id = store.resolve(args.id)
-    record, messages = store.get_session(session_id), store.history(session_id)
+    record, messages = _session(args.id)
     if args.json:
         print(serialize.export_json(record, messages))
     else:
@@ -159,9 +164,7 @@ def cmd_unarchive(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from ttt.core.session import serialize
 
-    store = _store()
-    session_id = store.resolve(args.id)
-    record, messages = store.get_session(session_id), store.history(session_id)
+    record, messages = _session(args.id)
     if args.format == "json" and args.output:
         serialize.save_session(args.output, record, messages)
         return 0

@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from ttt.cli.render import print_table
+
 
 def add_parsers(commands: Any) -> None:
     stats = commands.add_parser(
@@ -48,7 +50,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         f"{total['input_tokens']:,} tokens in, {total['output_tokens']:,} out, cost {_cost(total['cost'])}"
     )
     print()
-    _table(
+    print_table(
         ("BACKEND", "MODEL", "REQS", "ERRORS", "P50", "P95", "TTFT P50", "TTFT P95", "IN", "OUT", "COST"),
         [
             (
@@ -69,13 +71,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
     )
     if summary["errors"]:
         print()
-        _table(
+        print_table(
             ("ERROR", "COUNT", "RATE"),
             [(e["type"], str(e["count"]), _percent(e["rate"])) for e in summary["errors"]],
         )
     if summary["tools"]:
         print()
-        _table(
+        print_table(
             ("TOOL", "CALLS", "ERRORS", "P50", "P95", "OUTCOMES"),
             [
                 (
@@ -102,9 +104,3 @@ def _percent(rate: float) -> str:
 
 def _cost(value: float | None) -> str:
     return "-" if value is None else f"${value:.4f}"
-
-
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
-    for row in (header, *rows):
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

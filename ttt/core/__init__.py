@@ -17,7 +17,7 @@ _EXPORTS = {
     "tool": "ttt.core.tools.base",
     "tool_registry": "ttt.core.tools.registry",
     "ChatSession": "ttt.core.session.chat",
-    "PersistentChatSession": "ttt.core.session.chat",
+    "PersistentChatSession": "ttt.core.session.persistent",
     "Backend": "ttt.core.backends.base",
     "BaseBackend": "ttt.core.backends.base",
     "ModelInfo": "ttt.core.models",

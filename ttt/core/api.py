@@ -24,31 +24,28 @@ _engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Engine] = weakref
 
 def configure(**settings: Any) -> Config:
     """Program-level settings (highest precedence); they apply from the next request on."""
-    global _config
     candidate = apply(load_config(), {**_overrides, **settings})
     _overrides.update(settings)
-    _config = candidate
-    model_registry.use_config(candidate)
-    return candidate
+    return _use(candidate)
 
 
 def get_config() -> Config:
-    global _config
-    if _config is None:
-        _config = load_config(_overrides)
-        model_registry.use_config(_config)
-    return _config
+    return _config if _config is not None else _use(load_config(_overrides))
 
 
 def reload_config() -> Config:
     """Re-read the config files and loaders, keeping program settings; the next request uses the
     result. An invalid file raises ``ConfigurationError`` and the current config stays (the TUI
     polls ``config.files_signature()`` and calls this when it changes)."""
+    return _use(load_config(_overrides))
+
+
+def _use(config: Config) -> Config:
+    """Make a validated config the current one (its model tables join the registry)."""
     global _config
-    candidate = load_config(_overrides)
-    _config = candidate
-    model_registry.use_config(candidate)
-    return candidate
+    _config = config
+    model_registry.use_config(config)
+    return config
 
 
 def reset() -> None:
@@ -69,6 +66,14 @@ def current_engine() -> Engine:
             task.add_done_callback(_closing.discard)
         engine = _engines[loop] = Engine(config)
     return engine
+
+
+async def close_engine() -> None:
+    """Close the running loop's engine (its clients, and any server it started) before the loop
+    ends; a later request builds a new one."""
+    engine = _engines.pop(asyncio.get_running_loop(), None)
+    if engine is not None:
+        await engine.aclose()
 
 
 def build_messages(

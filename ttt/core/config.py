@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import tomllib
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -279,6 +278,8 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
         raise ConfigurationError(f"{path}: cannot be read ({exc.strerror})") from None
     except UnicodeDecodeError:
         raise ConfigurationError(f"{path}: is not UTF-8 text") from None
+    import tomllib  # only when a config file exists
+
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
@@ -358,6 +359,8 @@ def get_value(config: Config, dotted: str) -> Any:
 
 def parse_value(raw: str) -> Any:
     """A command-line value: TOML syntax if it parses (numbers, booleans, lists), else a string."""
+    import tomllib
+
     try:
         return tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:

@@ -5,10 +5,10 @@ Their layers sit after the config files and before the environment.
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
 from typing import Any, Protocol
 
 from ttt.core.errors import ConfigurationError
+from ttt.core.plugins import plugin_entry_points
 
 
 class ConfigLoader(Protocol):
@@ -29,7 +29,7 @@ def unregister_loader(name: str) -> None:
 def loader_layers() -> list[tuple[str, dict[str, Any]]]:
     """Each loader's data, in registration order then entry-point order; errors name the loader."""
     loaders: dict[str, Any] = dict(_registered)
-    for ep in entry_points(group="ttt.config_loaders"):
+    for ep in plugin_entry_points("ttt.config_loaders"):
         if ep.name not in loaders:
             loaders[ep.name] = ep
     layers = []

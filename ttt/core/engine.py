@@ -10,15 +10,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
 from ttt.core.config import Config
 from ttt.core.errors import AIError, AITimeoutError, BackendNotAvailableError
 from ttt.core.logs import get_logger
-from ttt.core.metrics import TurnMetrics, record
 from ttt.core.models import model_registry
 from ttt.core.routing import BackendPool, Route, Router
+from ttt.core.turn_metrics import TurnMetrics, record
 from ttt.core.types import (
     AIResponse,
     ChatRequest,
@@ -78,8 +79,11 @@ class Engine:
         """
         measured = TurnMetrics()
         try:
-            async for event in self._run(messages, turn or TurnOptions(), measured):
-                yield event
+            # each level closes the one it iterates, so a consumer that stops early (or raises)
+            # ends the backend's HTTP stream at once, not when garbage collection gets to it
+            async with aclosing(self._run(messages, turn or TurnOptions(), measured)) as events:
+                async for event in events:
+                    yield event
         finally:
             record(measured, self.config.metrics)  # cancelled turns too; a no-op once recorded
 
@@ -91,21 +95,25 @@ class Engine:
             routes = await self.router.candidates(turn.model, messages, turn.private)
             log.debug("route: %s on %s (%s)", routes[0].model, routes[0].backend, routes[0].reason)
             tools, executor = self._tools(turn)
-            yield RouteInfo(routes[0].model, routes[0].backend, routes[0].reason)
             conversation = list(messages)
+            cache_key = self._cache_key(routes[0], self._request(routes[0], conversation, tools, turn))
+            if cache_key is not None:
+                from ttt.core import response_cache
+
+                entry = await response_cache.lookup(cache_key)
+                if entry is not None:
+                    for event in response_cache.replay(entry, routes[0], state.started):
+                        yield event
+                    return
+            asked = routes[0].model
+            yield RouteInfo(routes[0].model, routes[0].backend, routes[0].reason)
             for round_number in range(self.config.tools.max_rounds + 1):
-                request = ChatRequest(
-                    model=routes[0].wire_model,
-                    messages=conversation,
-                    tools=[t.spec for t in tools],
-                    temperature=turn.temperature if turn.temperature is not None else self.config.temperature,
-                    max_tokens=turn.max_tokens if turn.max_tokens is not None else self.config.max_tokens,
-                    options=turn.options,
-                )
+                request = self._request(routes[0], conversation, tools, turn)
                 reply = _Reply()
-                async for event in self._attempt(routes, request, measured):
-                    reply.add(event, state)
-                    yield event
+                async with aclosing(self._attempt(routes, request, measured)) as attempt:
+                    async for event in attempt:
+                        reply.add(event, state)
+                        yield event
                 conversation.append(Message("assistant", reply.parts()))
                 state.messages.append(conversation[-1])
                 if not reply.calls:
@@ -139,7 +147,31 @@ class Engine:
             response.cost,
         )
         record(measured, self.config.metrics)
+        if cache_key is not None and len(state.messages) == 1 and routes[0].model == asked:
+            from ttt.core import response_cache  # one reply, no tool calls, from the model asked
+
+            await response_cache.remember(cache_key, response)
         yield Done(response)
+
+    def _request(
+        self, route: Route, conversation: list[Message], tools: list[Any], turn: TurnOptions
+    ) -> ChatRequest:
+        return ChatRequest(
+            model=route.wire_model,
+            messages=conversation,
+            tools=[t.spec for t in tools],
+            temperature=turn.temperature if turn.temperature is not None else self.config.temperature,
+            max_tokens=turn.max_tokens if turn.max_tokens is not None else self.config.max_tokens,
+            options=turn.options,
+        )
+
+    def _cache_key(self, route: Route, request: ChatRequest) -> str | None:
+        """The response-cache key, when the cache is on and the request is deterministic."""
+        if not self.config.sessions.cache or request.temperature != 0:
+            return None
+        from ttt.core.response_cache import key_for
+
+        return key_for(route.model, request)
 
     def _tools(self, turn: TurnOptions) -> tuple[list[Any], Any]:
         if not turn.tools:
@@ -171,10 +203,13 @@ class Engine:
                 try:
                     request.model = route.wire_model
                     events = _first_token_within(backend.astream(request), connection.first_token_timeout)
-                    async for event in events:
-                        metric.observe(event)
-                        produced = produced or isinstance(event, (TextDelta, ThinkingDelta, ToolCallReady))
-                        yield event
+                    async with aclosing(events):
+                        async for event in events:
+                            metric.observe(event)
+                            produced = produced or isinstance(
+                                event, (TextDelta, ThinkingDelta, ToolCallReady)
+                            )
+                            yield event
                     metric.end()
                     if index:
                         routes.remove(route)

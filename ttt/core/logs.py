@@ -11,7 +11,6 @@ the CLI and the TUI.
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 import re
 from pathlib import Path
@@ -92,6 +91,35 @@ def get_logger(name: str) -> logging.Logger:
     return logger
 
 
+class _LogFile(logging.Handler):
+    """The rotating log file, opened with the first record: most runs write none, and
+    ``logging.handlers`` takes ~10 ms to import."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self._file: logging.Handler | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._file is None:
+            import logging.handlers
+
+            self._file = logging.handlers.RotatingFileHandler(
+                self.path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
+            )
+            self._file.setFormatter(self.formatter)
+        self._file.emit(record)
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        super().close()
+
+
 def log_file() -> Path:
     from ttt.core.config import paths
 
@@ -120,11 +148,7 @@ def setup_logging(level: str | int = "WARNING", *, stderr: bool = False) -> Path
     path: Path | None = log_file()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(
-            logging.handlers.RotatingFileHandler(
-                path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
-            )
-        )
+        handlers.append(_LogFile(path))
     except OSError:
         path = None
     if stderr:

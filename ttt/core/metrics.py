@@ -1,116 +1,32 @@
 """Per-request and per-tool-call metrics, kept in the session store for ``ttt stats``.
 
-The engine fills a ``TurnMetrics`` while a turn streams (in-memory appends only) and hands it to
-``record`` when the turn ends; one background thread writes it, so a stream never waits on the
-disk, and a failed write is logged, never raised. A "request" is one call to a backend: retries
-and fallbacks are requests of their own, so error rates show what each backend really did.
+What a turn measured (``ttt.core.turn_metrics``) is written here by one background thread, so a
+stream never waits on the disk, and a failed write is logged, never raised; ``summarize`` reads
+it all back for ``ttt stats`` and the TUI's stats screen.
 """
 
 from __future__ import annotations
 
-import atexit
 import math
 import re
-import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ttt.core.logs import get_logger
-from ttt.core.models import model_registry
-from ttt.core.types import StreamEvent, TextDelta, ThinkingDelta, ToolCallStart, ToolResult, Usage
+
+if TYPE_CHECKING:
+    from ttt.core.turn_metrics import TurnMetrics
 
 log = get_logger("metrics")
 
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ttt-metrics")
-_stores: dict[Path, Any] = {}  # one open Store, used only by the writer thread
-_lock = threading.Lock()
 
 
-@dataclass
-class RequestMetric:
-    """One backend request; ``error`` is the error's type name (None when it succeeded)."""
-
-    backend: str
-    model: str
-    started: float = field(default_factory=time.time)
-    seconds: float | None = None  # None while it runs
-    ttft: float | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost: float | None = None
-    error: str | None = None
-    _clock: float = field(default_factory=time.perf_counter, repr=False)
-
-    def observe(self, event: StreamEvent) -> None:
-        """Note the first token and the usage an event carries."""
-        if self.ttft is None and isinstance(event, (TextDelta, ThinkingDelta, ToolCallStart)):
-            self.ttft = time.perf_counter() - self._clock
-        elif isinstance(event, Usage):
-            self.input_tokens += event.input_tokens
-            self.output_tokens += event.output_tokens
-            if event.cost is not None:
-                self.cost = (self.cost or 0.0) + event.cost
-
-    def end(self, error: BaseException | str | None = None) -> None:
-        if self.seconds is not None:
-            return
-        self.seconds = time.perf_counter() - self._clock
-        self.error = error if isinstance(error, str) or error is None else type(error).__name__
-        if self.cost is None and (self.input_tokens or self.output_tokens):
-            info = model_registry.get(self.model)
-            self.cost = info.cost(self.input_tokens, self.output_tokens) if info else None
-
-
-@dataclass
-class ToolMetric:
-    name: str
-    seconds: float
-    outcome: str  # ok, error, timeout, denied, invalid
-    model: str = ""
-    started: float = field(default_factory=time.time)
-
-
-def outcome(result: ToolResult) -> str:
-    """A tool result's outcome, from the executor's error wording."""
-    if result.ok:
-        return "ok"
-    error = (result.error or "").lower()
-    if "timed out" in error:
-        return "timeout"
-    if any(word in error for word in ("denied", "declined", "needs approval")):
-        return "denied"
-    if error.startswith(("unknown tool", "invalid arguments")):
-        return "invalid"
-    return "error"
-
-
-@dataclass
-class TurnMetrics:
-    """What one turn's requests and tool calls measured."""
-
-    requests: list[RequestMetric] = field(default_factory=list)
-    tools: list[ToolMetric] = field(default_factory=list)
-    recorded: bool = False
-
-    def start(self, backend: str, model: str) -> RequestMetric:
-        self.requests.append(RequestMetric(backend, model))
-        return self.requests[-1]
-
-    def tool(self, result: ToolResult, model: str = "") -> None:
-        self.tools.append(ToolMetric(result.name, result.duration, outcome(result), model))
-
-
-def record(turn: TurnMetrics, enabled: bool = True) -> Future[None] | None:
-    """Queue ``turn`` for writing to the store (once); requests still running count as cancelled."""
-    if turn.recorded or not enabled or not (turn.requests or turn.tools):
-        return None
-    turn.recorded = True
-    for request in turn.requests:
-        request.end("Cancelled")
+def submit(turn: TurnMetrics) -> Future[None] | None:
+    """Write ``turn`` from the writer thread (``turn_metrics.record`` is the way in)."""
     from ttt.core.config import paths
 
     try:
@@ -121,29 +37,10 @@ def record(turn: TurnMetrics, enabled: bool = True) -> Future[None] | None:
 
 def drain() -> None:
     """Wait until every queued write is done (tests, and before reading in the same process)."""
-    _executor.submit(lambda: None).result()
-
-
-def _store(path: Path) -> Any:
-    from ttt.core.session.store import Store
-
-    with _lock:
-        if path not in _stores:
-            for old in _stores.values():
-                old.close()
-            _stores.clear()
-            _stores[path] = Store(path)
-        return _stores[path]
-
-
-def _close_stores() -> None:
-    with _lock:
-        for store in _stores.values():
-            store.close()
-        _stores.clear()
-
-
-atexit.register(_close_stores)
+    try:
+        _executor.submit(lambda: None).result()
+    except RuntimeError:  # at interpreter exit: the writer has already finished its queue
+        pass
 
 
 def _write(path: Path, turn: TurnMetrics) -> None:
@@ -172,7 +69,9 @@ def _write(path: Path, turn: TurnMetrics) -> None:
         )
 
     try:
-        _store(path)._write(run)
+        from ttt.core.session.shared import shared_store
+
+        shared_store(path).write(run)
     except Exception as exc:  # metrics must never break a turn
         log.warning("could not record metrics in %s: %s", path, exc)
 
@@ -256,7 +155,7 @@ def summarize(path: Path, since: float | None = None) -> dict[str, Any]:
         from ttt.core.session.store import Store
 
         with Store(path) as store:
-            store._read(run)
+            store.read(run)
     errors = _group([r for r in requests if r[7] is not None], lambda r: r[7])
     return {
         "since": datetime.fromtimestamp(since).isoformat(timespec="seconds") if since else None,

@@ -132,15 +132,19 @@ class ModelRegistry:
 
     def with_table(self, name: str, table: ModelConfig) -> ModelInfo:
         """A built-in or added model (or a new one) with a ``[models.<name>]`` table applied."""
-        known = self._models.get(name) or ModelInfo(name, name.split("/", 1)[0])
-        return replace(
-            known,
-            provider=table.provider or known.provider,
-            capabilities=list(known.capabilities if table.capabilities is None else table.capabilities),
-            context_length=known.context_length if table.context_length is None else table.context_length,
-            input_price=known.input_price if table.input_price is None else table.input_price,
-            output_price=known.output_price if table.output_price is None else table.output_price,
-        )
+        return apply_table(self._models.get(name) or ModelInfo(name, name.split("/", 1)[0]), table)
+
+
+def apply_table(known: ModelInfo, table: ModelConfig) -> ModelInfo:
+    """``known`` with the fields a ``[models.<name>]`` table sets on top (the user's word wins)."""
+    return replace(
+        known,
+        provider=table.provider or known.provider,
+        capabilities=list(known.capabilities if table.capabilities is None else table.capabilities),
+        context_length=known.context_length if table.context_length is None else table.context_length,
+        input_price=known.input_price if table.input_price is None else table.input_price,
+        output_price=known.output_price if table.output_price is None else table.output_price,
+    )
 
 
 model_registry = ModelRegistry(BUILTIN_MODELS)

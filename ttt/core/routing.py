@@ -1,20 +1,22 @@
 """From a model string or alias to a backend and the model name it expects.
 
-Rules, in order: aliases (config, then built-in); a prefix naming a backend (``ollama/``,
-``llamacpp/``, a plugin's name); a provider prefix (cloud, through the `openai` client or
-LiteLLM); an unprefixed name Ollama has; a known model's short name. An empty name picks a
+Rules, in order: aliases (config, then built-in); a prefix naming a built-in backend
+(``ollama/``, ``llamacpp/``); a known provider's prefix (cloud, through the `openai` client or
+LiteLLM); a plugin backend's name; any other prefix (cloud, LiteLLM); an unprefixed name Ollama
+has; a known model's short name. An empty name picks a
 default from what is set up: a cloud key, then a running Ollama, then the bundled local model.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ttt.core.backends.base import Backend, BaseBackend
 from ttt.core.config import Config
-from ttt.core.errors import BackendNotAvailableError, ConfigurationError, ModelNotFoundError
+from ttt.core.errors import AIError, BackendNotAvailableError, ConfigurationError, ModelNotFoundError
 from ttt.core.models import BUILTIN_ALIASES, OPENAI_PROTOCOL, PROVIDER_KEYS, model_registry
 from ttt.core.types import Message
 
@@ -37,6 +39,39 @@ HOW_TO_CONNECT = (
     "Ollama (`ollama serve`, or set OLLAMA_HOST), point OPENAI_BASE_URL at any OpenAI-compatible "
     "server, or install the bundled offline model (see README). `ttt status` shows what is found."
 )
+
+
+@dataclass
+class Features:
+    """What routing looks at in a request."""
+
+    prompt: str  # the latest user message: patterns are matched against it
+    tokens: int  # estimated input tokens of the whole conversation
+    images: int
+    private: bool
+    why_private: str = ""
+
+
+def features(messages: Sequence[Message], config: Config, private: bool = False) -> Features:
+    """Analyse a conversation: ~``chars_per_token`` characters a token; a private marker anywhere
+    in the user's messages keeps the whole conversation private."""
+    users = [m for m in messages if m.role == "user"]
+    chars = sum(len(m.text) + sum(len(r.content) for r in m.tool_results) for m in messages)
+    marker = config.routing.private_marker
+    why = ""
+    if private:
+        why = "marked private"
+    elif config.offline:
+        why = "offline mode"
+    elif marker and any(marker in m.text for m in users):
+        why = f"the prompt contains {marker!r}"
+    return Features(
+        prompt=users[-1].text if users else "",
+        tokens=math.ceil(chars / max(config.routing.chars_per_token, 0.1)),
+        images=sum(len(m.images) for m in messages),
+        private=bool(why),
+        why_private=why,
+    )
 
 
 @dataclass
@@ -110,13 +145,13 @@ class Router:
     ) -> list[Route]:
         """The requested route first, then each configured fallback that resolves and can take the
         request; ``auto`` asks smart routing. Private requests and images are checked here."""
-        from ttt.core import smart_routing
-
-        feats = smart_routing.features(messages, self.config, private)
+        feats = features(messages, self.config, private)
         if self.expand_alias((requested or self.config.model or "").strip()) == AUTO:
-            return await smart_routing.auto_routes(self, feats)
+            from ttt.core.smart_routing import auto_routes
+
+            return await auto_routes(self, feats)
         routes = [await self.resolve(requested)]
-        error = await smart_routing.problem(self, routes[0], feats)
+        error = await self.problem(routes[0], feats)
         if error is not None:
             raise error
         for fallback in self.config.fallbacks:
@@ -124,12 +159,19 @@ class Router:
                 route = await self.resolve(fallback)
             except (ModelNotFoundError, ConfigurationError, BackendNotAvailableError):
                 continue
-            if all(route.model != r.model for r in routes) and not await smart_routing.problem(
-                self, route, feats
-            ):
+            if all(route.model != r.model for r in routes) and not await self.problem(route, feats):
                 route.reason = f"fallback from {routes[0].model}"
                 routes.append(route)
         return routes
+
+    async def problem(self, route: Route, feats: Features) -> AIError | None:
+        """Why ``route`` can't take the request; only privacy and images constrain a named model,
+        so smart routing is loaded only for those."""
+        if not (feats.private or feats.images):
+            return None
+        from ttt.core.smart_routing import problem
+
+        return await problem(self, route, feats)
 
     async def _route_for(self, name: str) -> Route:
         prefix, _, rest = name.partition("/")
@@ -137,7 +179,9 @@ class Router:
             if prefix in _PREFIX_BACKEND:
                 backend = _PREFIX_BACKEND[prefix]
                 return Route(f"{'ollama' if backend == 'local' else prefix}/{rest}", backend, rest)
-            if prefix in Backend.names() and prefix not in ("cloud",):
+            # providers first: looking for a plugin backend scans the installed packages
+            provider = prefix in OPENAI_PROTOCOL or prefix in PROVIDER_KEYS or prefix in self.config.providers
+            if not provider and prefix != "cloud" and prefix in Backend.names():
                 return Route(name, prefix, rest)
             return Route(name, "cloud", name)
         if await self._ollama_has(name):

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import math
 import re
 import sys
 import time
 import weakref
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from ttt.core.backends.base import Backend
 from ttt.core.config import Config
@@ -27,8 +26,7 @@ from ttt.core.config_sections import RoutingRule
 from ttt.core.errors import AIError, BackendNotAvailableError, ConfigurationError, InvalidRequestError
 from ttt.core.logs import get_logger
 from ttt.core.models import ModelInfo, model_registry
-from ttt.core.routing import AUTO, HOW_TO_CONNECT, LOCAL_BACKENDS, Route, Router
-from ttt.core.types import Message
+from ttt.core.routing import AUTO, HOW_TO_CONNECT, LOCAL_BACKENDS, Features, Route, Router
 
 log = get_logger("routing")
 
@@ -40,39 +38,6 @@ UNKNOWN_WINDOW = sys.maxsize  # a model we know nothing about is assumed to fit
 _usable_cache: weakref.WeakKeyDictionary[object, tuple[float, dict[str, ModelInfo]]] = (
     weakref.WeakKeyDictionary()
 )
-
-
-@dataclass
-class Features:
-    """What routing looks at in a request."""
-
-    prompt: str  # the latest user message: patterns are matched against it
-    tokens: int  # estimated input tokens of the whole conversation
-    images: int
-    private: bool
-    why_private: str = ""
-
-
-def features(messages: Sequence[Message], config: Config, private: bool = False) -> Features:
-    """Analyse a conversation: ~``chars_per_token`` characters a token; a private marker anywhere
-    in the user's messages keeps the whole conversation private."""
-    users = [m for m in messages if m.role == "user"]
-    chars = sum(len(m.text) + sum(len(r.content) for r in m.tool_results) for m in messages)
-    marker = config.routing.private_marker
-    why = ""
-    if private:
-        why = "marked private"
-    elif config.offline:
-        why = "offline mode"
-    elif marker and any(marker in m.text for m in users):
-        why = f"the prompt contains {marker!r}"
-    return Features(
-        prompt=users[-1].text if users else "",
-        tokens=math.ceil(chars / max(config.routing.chars_per_token, 0.1)),
-        images=sum(len(m.images) for m in messages),
-        private=bool(why),
-        why_private=why,
-    )
 
 
 # --- the plan: pure, no I/O -----------------------------------------------------------------------

@@ -37,7 +37,10 @@ class ToolCall:
 
 @dataclass
 class ToolResult:
-    """What running a call produced; ``error`` is set (and ``content`` explains) on failure."""
+    """What running a call produced; ``error`` is set (and ``content`` explains) on failure.
+
+    ``outcome`` says how it ended, for metrics: "ok", "error", "timeout" or "denied" (not run
+    for want of permission); the executor sets it, so nobody has to guess from the wording."""
 
     call_id: str
     name: str
@@ -45,7 +48,12 @@ class ToolResult:
     error: str | None = None
     duration: float = 0.0
     arguments: dict[str, Any] = field(default_factory=dict)
+    outcome: str = "ok"
     type: Literal["tool_result"] = "tool_result"
+
+    def __post_init__(self) -> None:
+        if self.error is not None and self.outcome == "ok":  # made by hand, or stored before outcomes
+            self.outcome = "error"
 
     @property
     def ok(self) -> bool:

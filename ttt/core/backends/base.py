@@ -11,10 +11,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, ClassVar
 
 from ttt.core.errors import ConfigurationError
+from ttt.core.plugins import plugin_entry_points
 from ttt.core.types import (
     AIResponse,
     ChatRequest,
@@ -117,7 +117,7 @@ class Backend:
 
     @classmethod
     def names(cls) -> list[str]:
-        plugins = [ep.name for ep in entry_points(group="ttt.backends")]
+        plugins = [ep.name for ep in plugin_entry_points("ttt.backends")]
         return list(dict.fromkeys([*cls._builtins, *cls._registry, *plugins]))
 
     @classmethod
@@ -126,7 +126,7 @@ class Backend:
             return cls._registry[name]
         target = cls._builtins.get(name)
         if target is None:
-            found = [ep for ep in entry_points(group="ttt.backends") if ep.name == name]
+            found = [ep for ep in plugin_entry_points("ttt.backends") if ep.name == name]
             if not found:
                 raise ConfigurationError(
                     f"Unknown backend '{name}'. Known backends: {', '.join(cls.names())}."

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ttt.core.backends.base import BackendStatus, BaseBackend
+from ttt.core.backends.base import Backend, BackendStatus, BaseBackend
 from ttt.core.backends.error_map import map_error
 from ttt.core.backends.openai_stream import ChunkTranslator, to_openai_messages, to_openai_tools
 from ttt.core.errors import AIError, APIKeyError, ConfigurationError
@@ -121,8 +121,18 @@ class CloudBackend(BaseBackend):
         if found is None:
             import openai
 
-            timeout = openai.Timeout(self.config.timeout, connect=self.config.connect_timeout)
-            found = openai.AsyncOpenAI(base_url=base_url, api_key=api_key, max_retries=0, timeout=timeout)
+            from ttt.core.backends import http
+
+            connection = self.config.connection(self.name)
+            limits = http.limits(connection, type(openai.DEFAULT_CONNECTION_LIMITS))
+            client = openai.DefaultAsyncHttpxClient(verify=http.tls_verify(base_url), limits=limits)
+            found = openai.AsyncOpenAI(
+                base_url=base_url,
+                api_key=api_key,
+                max_retries=0,  # the engine retries, with its own backoff
+                timeout=http.timeout(connection, openai.Timeout),
+                http_client=client,
+            )
             self._clients[(base_url, api_key)] = found
         return found
 
@@ -196,7 +206,8 @@ class CloudBackend(BaseBackend):
         if key:
             kwargs["api_key"] = key
         kwargs.update(request.options)
-        kwargs.update(model=route.wire_model, num_retries=0, timeout=self.config.timeout)
+        timeout = self.config.connection(self.name).read_timeout
+        kwargs.update(model=route.wire_model, num_retries=0, timeout=timeout)
         if request.stream:
             stream = await litellm.acompletion(stream=True, stream_options={"include_usage": True}, **kwargs)
             async with contextlib.aclosing(stream):  # closes the response if the consumer stops early
@@ -243,8 +254,9 @@ class CloudBackend(BaseBackend):
     async def models(self) -> list[ModelInfo]:
         """Registry models (available when their key is set) and every custom endpoint's models."""
         found: dict[str, ModelInfo] = {}
+        others = {name for name in Backend.names() if name != self.name} | {"ollama"}  # ollama/ is local's
         for info in model_registry.list():
-            if info.provider in ("ollama", "llamacpp"):
+            if info.provider in others:
                 continue
             route = self.route(info.name)
             available = bool(route.api_key) or not route.key_required if route.key_env else None

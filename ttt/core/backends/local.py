@@ -12,16 +12,18 @@ import json
 import os
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 import ollama
 
+from ttt.core.backends import http
 from ttt.core.backends.base import BackendStatus, BaseBackend
 from ttt.core.backends.error_map import map_error
-from ttt.core.backends.openai_stream import image_base64, ready_call, to_openai_tools
+from ttt.core.backends.openai_stream import image_base64, ready_call, to_openai_tools, wire_order
 from ttt.core.errors import AIError
-from ttt.core.models import ModelInfo
+from ttt.core.models import ModelInfo, apply_table, model_registry
 from ttt.core.types import (
     ChatRequest,
     Finish,
@@ -32,6 +34,7 @@ from ttt.core.types import (
     ToolCallDelta,
     ToolCallReady,
     ToolCallStart,
+    ToolResult,
     Usage,
 )
 
@@ -56,11 +59,9 @@ def _tagged(name: str) -> str:
 def to_ollama_messages(messages: list[Message]) -> list[dict[str, Any]]:
     """ttt messages -> Ollama chat messages (images base64, tool calls, ``tool`` results)."""
     out: list[dict[str, Any]] = []
-    for message in messages:
-        results = message.tool_results
-        for result in results:
-            out.append({"role": "tool", "content": result.content, "tool_name": result.name})
-        if message.role == "tool" or (results and not message.text and not message.images):
+    for message in wire_order(messages):
+        if isinstance(message, ToolResult):
+            out.append({"role": "tool", "content": message.content, "tool_name": message.name})
             continue
         entry: dict[str, Any] = {"role": message.role, "content": message.text}
         if message.images:
@@ -81,8 +82,13 @@ class LocalBackend(BaseBackend):
     def __init__(self, config: Config) -> None:
         super().__init__(config)
         self.host = config.ollama.host or os.environ.get("OLLAMA_HOST") or DEFAULT_HOST
-        timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
-        self.client = ollama.AsyncClient(host=self.host, timeout=timeout)
+        connection = config.connection(self.name)
+        self.client = ollama.AsyncClient(
+            host=self.host,
+            timeout=http.timeout(connection, httpx.Timeout),
+            limits=http.limits(connection, httpx.Limits),
+            verify=http.tls_verify(self.host),
+        )
         self._names: tuple[float, set[str]] | None = None
         self._details: dict[str, tuple[str, ollama.ShowResponse | None]] = {}  # name -> (digest, show)
 
@@ -173,16 +179,21 @@ class LocalBackend(BaseBackend):
             self._details[name] = (digest, None)
 
     def _info(self, name: str) -> ModelInfo:
-        info = ModelInfo(f"ollama/{display_name(name)}", "ollama", backend=self.name, available=True)
+        """What the registry knows of a model, corrected by Ollama's ``/api/show``; what the
+        config's ``[models."ollama/<name>"]`` table sets wins over both."""
+        full = f"ollama/{display_name(name)}"
+        info = replace(
+            model_registry.get(full) or ModelInfo(full, "ollama"), backend=self.name, available=True
+        )
         shown = self._details.get(name, ("", None))[1]
-        if shown is None:
-            return info
-        caps = [_CAPABILITIES[c] for c in shown.capabilities or [] if c in _CAPABILITIES]
-        info.capabilities = list(dict.fromkeys(["text", *caps]))
-        context = [v for k, v in (shown.modelinfo or {}).items() if k.endswith(".context_length")]
-        if context and isinstance(context[0], int):
-            info.context_length = context[0]
-        return info
+        if shown is not None:
+            caps = [_CAPABILITIES[c] for c in shown.capabilities or [] if c in _CAPABILITIES]
+            info.capabilities = list(dict.fromkeys(["text", *caps]))
+            context = [v for k, v in (shown.modelinfo or {}).items() if k.endswith(".context_length")]
+            if context and isinstance(context[0], int):
+                info.context_length = context[0]
+        table = self.config.models.get(full)
+        return info if table is None else apply_table(info, table)
 
     async def status(self) -> BackendStatus:
         """Reachable if ``/api/version`` answers; otherwise the reason, with the URL."""

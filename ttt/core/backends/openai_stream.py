@@ -7,12 +7,14 @@ through ONE translator here, so a quirk fixed once is fixed for all of them.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ttt.core.errors import InvalidRequestError
 from ttt.core.types import (
     Finish,
     ImagePart,
@@ -24,6 +26,7 @@ from ttt.core.types import (
     ToolCallDelta,
     ToolCallReady,
     ToolCallStart,
+    ToolResult,
     ToolSpec,
     Usage,
     parse_arguments,
@@ -40,25 +43,45 @@ def field(obj: Any, name: str) -> Any:
 
 
 def image_base64(image: ImagePart) -> str:
-    """The image's base64 data, reading ``path`` when only a path was stored."""
+    """The image's base64 data, reading ``path`` when only a path was stored (a stored session
+    keeps a reference and a hash, not a copy); a file gone or changed since is a clear error."""
     if image.data:
         return image.data
-    return base64.b64encode(Path(image.path).expanduser().read_bytes()).decode("ascii")
+    try:
+        data = Path(image.path).expanduser().read_bytes()
+    except OSError as exc:
+        raise InvalidRequestError(
+            f"The image {image.path} attached earlier in this conversation can't be read "
+            f"({exc.strerror or exc}); put it back, or start a new session."
+        ) from None
+    if image.sha256 and hashlib.sha256(data).hexdigest() != image.sha256:
+        raise InvalidRequestError(
+            f"The image {image.path} has changed since it was attached to this conversation; "
+            "put the original back, or start a new session."
+        )
+    return base64.b64encode(data).decode("ascii")
 
 
 # --- requests ---------------------------------------------------------------------------------
 
 
+def wire_order(messages: list[Message]) -> Iterator[Message | ToolResult]:
+    """Messages as chat protocols want them: each tool result on its own (they are ``tool``
+    messages there), then the message itself unless it held nothing but results."""
+    for message in messages:
+        results = message.tool_results
+        yield from results
+        if message.role != "tool" and not (results and not message.text and not message.images):
+            yield message
+
+
 def to_openai_messages(messages: list[Message]) -> list[dict[str, Any]]:
     """ttt messages -> OpenAI chat messages (images as data: URLs, tool calls and results)."""
     out: list[dict[str, Any]] = []
-    for message in messages:
-        results = message.tool_results
-        for result in results:
-            out.append({"role": "tool", "tool_call_id": result.call_id, "content": result.content})
-        if message.role == "tool" or (results and not message.text and not message.images):
-            continue
-        if message.role == "assistant":
+    for message in wire_order(messages):
+        if isinstance(message, ToolResult):
+            out.append({"role": "tool", "tool_call_id": message.call_id, "content": message.content})
+        elif message.role == "assistant":
             entry: dict[str, Any] = {"role": "assistant", "content": message.text or None}
             if message.tool_calls:
                 entry["tool_calls"] = [_call_to_openai(call) for call in message.tool_calls]

@@ -1,40 +1,36 @@
 """Conversations with memory: ``ChatSession`` in memory, ``PersistentChatSession`` in the store.
 
-Both run turns through the engine's one event stream (``events``); the persistent one also
-writes each turn as it streams, so a crash loses at most the unfinished tail.
+Both run turns through the engine's one event stream (``events``); the persistent one (in
+``ttt.core.session.persistent``, importable from here too) also writes each turn as it streams,
+so a crash loses at most the unfinished tail.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from contextlib import aclosing
+from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ttt.core.api import AsyncTextStream, TextStream, build_messages, current_engine
+from ttt.core.api import AsyncTextStream, TextStream, build_messages, current_engine, get_config
 from ttt.core.engine import TurnOptions
 from ttt.core.errors import AIError
 from ttt.core.loop import run_sync
-from ttt.core.session.serialize import SessionRecord, Status
-from ttt.core.session.store import Store
 from ttt.core.types import (
     AIResponse,
     Done,
     ErrorEvent,
     Message,
-    Part,
     RouteInfo,
     StreamEvent,
-    TextDelta,
-    TextPart,
-    ThinkingDelta,
-    ThinkingPart,
-    ToolCall,
-    ToolCallReady,
-    ToolResult,
-    ToolResultEvent,
 )
+
+if TYPE_CHECKING:
+    from ttt.core.session.serialize import SessionRecord
 
 
 class ChatSession:
@@ -64,28 +60,44 @@ class ChatSession:
     # --- turns --------------------------------------------------------------------------------
 
     async def events(self, prompt: str, **turn: Any) -> AsyncIterator[StreamEvent]:
-        """Run one turn and keep its messages; every event is passed on."""
-        user = Message.user(prompt, turn.pop("images", None))
+        """Run one turn and keep its messages; every event is passed on.
+
+        ``attachments`` are file paths (images go to the model, text files into the prompt);
+        ``private=True`` keeps the request on local models."""
+        try:
+            user = await _user_message(prompt, turn.pop("images", None), turn.pop("attachments", ()))
+        except AIError as error:  # an unusable attachment: nothing was sent or kept
+            yield ErrorEvent(error)
+            return
         history = build_messages(None, self.system, self.messages)
         request = self._fit([*history, user])
         self.messages.append(user)
-        self._on_user(user)
         options = TurnOptions(
             model=turn.get("model", self.model),
             temperature=turn.get("temperature", self.temperature),
             max_tokens=turn.get("max_tokens", self.max_tokens),
             tools=turn.get("tools", self.tools),
             approve=turn.get("approve", self.approve),
+            private=turn.get("private", False),
         )
+        saving = self._save_prompt(user)
         try:
-            async for event in current_engine().run(request, options):
-                self._on_event(event)
-                if isinstance(event, Done):
-                    self.messages.extend(event.response.messages)
-                    self.last_response = event.response
-                yield event
+            async with aclosing(current_engine().run(request, options)) as events:
+                async for event in events:
+                    if saving is not None and not isinstance(event, RouteInfo):
+                        saving, pending = None, saving
+                        await pending  # the prompt is stored before any of the reply
+                    self._on_event(event)
+                    if isinstance(event, Done):
+                        self.messages.extend(event.response.messages)
+                        self.last_response = event.response
+                    yield event
         finally:
-            self._on_end()
+            try:
+                if saving is not None:
+                    await saving
+            finally:
+                self._on_end()
 
     def _fit(self, messages: list[Message]) -> list[Message]:
         """Prune to the model's context window, keeping the system prompt and newest turns."""
@@ -117,8 +129,9 @@ class ChatSession:
 
     # --- hooks for the persistent subclass ------------------------------------------------------
 
-    def _on_user(self, message: Message) -> None:
-        """Called when a prompt is added."""
+    def _save_prompt(self, message: Message) -> Awaitable[None] | None:
+        """Start keeping a prompt, while the request goes out; None when there is nothing to do."""
+        return None
 
     def _on_event(self, event: StreamEvent) -> None:
         """Called for every event of a turn."""
@@ -174,15 +187,7 @@ class ChatSession:
         from ttt.core.session import serialize
 
         record, stored = serialize.load_session(path)
-        params = record.params or {}
-        options = {
-            "model": record.model or None,
-            "system": record.system or None,
-            "temperature": params.get("temperature"),
-            "max_tokens": params.get("max_tokens"),
-            **options,
-        }
-        return cls(messages=[m.to_message() for m in stored], **options)
+        return cls(messages=[m.to_message() for m in stored], **{**record_options(record), **options})
 
     # --- context managers -----------------------------------------------------------------------
 
@@ -202,174 +207,43 @@ class ChatSession:
         """Nothing to release in memory; the persistent session flushes here."""
 
 
-class PersistentChatSession(ChatSession):
-    """A conversation in the store, written as it streams.
-
-    The prompt is stored at once; a reply is stored in small batches while it arrives, each
-    tool round as its own messages. A turn that is cancelled keeps its text, marked 'stopped';
-    one that fails keeps it marked 'error'; one killed outright is marked 'interrupted' when the
-    store is next opened.
-    """
-
-    def __init__(self, store: Store, record: SessionRecord, **options: Any) -> None:
-        stored = [m for m in store.history(record.id) if not (m.status == "error" and not m.text)]
-        params = record.params or {}
-        super().__init__(
-            **{
-                "model": record.model or None,
-                "system": record.system or None,
-                "temperature": params.get("temperature"),
-                "max_tokens": params.get("max_tokens"),
-                **options,
-                "messages": [m.to_message() for m in stored if m.role != "system"],
-            }
-        )
-        self.store = store
-        self.record = record
-        self._leaf: int | None = stored[-1].id if stored else None
-        self._reply: _Streaming | None = None
-        self._results: list[ToolResult] = []
-        self._model = ""
-
-    @classmethod
-    def open(
-        cls, session_id: str | None = None, *, store: Store | None = None, title: str = "", **options: Any
-    ) -> PersistentChatSession:
-        """Resume ``session_id`` (a unique prefix is enough) or start a new stored session."""
-        store = store or Store.default()
-        if session_id is None:
-            record = store.create_session(
-                title, options.get("model") or "", options.get("system") or "", _params(options)
-            )
-        else:
-            found = store.get_session(store.resolve(session_id))
-            assert found is not None
-            record = found
-        return cls(store, record, **options)
-
-    @property
-    def id(self) -> str:
-        return self.record.id
-
-    def _on_user(self, message: Message) -> None:
-        if not self.record.title:
-            self.record.title = _title_from(message.text)
-            self.store.rename(self.id, self.record.title)
-        if self.model and self.model != self.record.model:
-            self.record.model = self.model
-            self.store.set_model(self.id, self.model)
-        self._leaf = self.store.add_message(self.id, message, self._leaf)
-
-    def _on_event(self, event: StreamEvent) -> None:
-        if isinstance(event, RouteInfo):
-            self._model = event.model
-        elif isinstance(event, TextDelta | ThinkingDelta):
-            reply = self._open_reply()
-            reply.add(event)
-            self.store.append_reply(reply.id, event.text, thinking=isinstance(event, ThinkingDelta))
-        elif isinstance(event, ToolCallReady):
-            self._open_reply().calls.append(event.call)
-        elif isinstance(event, ToolResultEvent):
-            self._close_reply("complete")
-            self._results.append(event.result)
-        elif isinstance(event, Done):
-            response = event.response
-            self._close_reply(
-                "complete", tokens=(response.input_tokens, response.output_tokens), cost=response.cost
-            )
-        elif isinstance(event, ErrorEvent):
-            if self._reply is None:
-                self._open_reply()
-            self._close_reply("error", error=str(event.error))
-        if self._results and not isinstance(event, ToolResultEvent):
-            self._save_results()
-
-    def _on_end(self) -> None:
-        if self._results:
-            self._save_results()
-        self._close_reply("stopped")
-
-    def _open_reply(self) -> _Streaming:
-        if self._reply is None:
-            if self._results:
-                self._save_results()
-            self._reply = _Streaming(self.store.begin_reply(self.id, self._leaf, self._model))
-        return self._reply
-
-    def _close_reply(
-        self,
-        status: Status,
-        *,
-        error: str | None = None,
-        tokens: tuple[int, int] = (0, 0),
-        cost: float | None = None,
-    ) -> None:
-        reply, self._reply = self._reply, None
-        if reply is None:
-            return
-        self.store.finish_reply(
-            reply.id, reply.parts(), status, error, input_tokens=tokens[0], output_tokens=tokens[1], cost=cost
-        )
-        self._leaf = reply.id
-
-    def _save_results(self) -> None:
-        results, self._results = self._results, []
-        self._leaf = self.store.add_message(self.id, Message("tool", list(results)), self._leaf)
-
-    def clear(self) -> None:
-        """Start afresh in a new stored session; the old one stays in the store."""
-        super().clear()
-        self.record = self.store.create_session(
-            "", self.model or "", self.system or "", _params(self.__dict__)
-        )
-        self._leaf = None
-
-    def fork(self, at_message: int) -> PersistentChatSession:
-        """A new stored session with the history up to and including message index ``at_message``."""
-        stored = [m for m in self.store.history(self.id) if m.role != "system"]
-        record = self.store.fork(self.id, stored[at_message].id)
-        return PersistentChatSession(
-            self.store, record, model=self.model, tools=self.tools, approve=self.approve
-        )
-
-    def _snapshot(self) -> tuple[Any, list[Any]]:
-        record = self.store.get_session(self.id) or self.record
-        return record, self.store.history(self.id)
-
-    def close(self) -> None:
-        self._on_end()
+def record_options(record: SessionRecord) -> dict[str, Any]:
+    """A stored session's model, system prompt and parameters, as ``ChatSession`` options."""
+    params = record.params or {}
+    return {
+        "model": record.model or None,
+        "system": record.system or None,
+        "temperature": params.get("temperature"),
+        "max_tokens": params.get("max_tokens"),
+    }
 
 
-class _Streaming:
-    """The reply being written: its id and the parts gathered so far."""
+async def _user_message(
+    prompt: str, images: list[Any] | None, attachments: Sequence[str | PathLike[str]]
+) -> Message:
+    """The prompt as a message, with its attachments read (off the event loop)."""
+    if not attachments:
+        return Message.user(prompt, images)
+    from ttt.core.attachments import load
 
-    def __init__(self, message_id: int) -> None:
-        self.id = message_id
-        self.text: list[str] = []
-        self.thinking: list[str] = []
-        self.calls: list[ToolCall] = []
-
-    def add(self, event: TextDelta | ThinkingDelta) -> None:
-        (self.thinking if isinstance(event, ThinkingDelta) else self.text).append(event.text)
-
-    def parts(self) -> list[Part]:
-        parts: list[Part] = [ThinkingPart("".join(self.thinking))] if self.thinking else []
-        if self.text or not self.calls:
-            parts.append(TextPart("".join(self.text)))
-        return [*parts, *self.calls]
-
-
-def _params(options: dict[str, Any]) -> dict[str, Any]:
-    return {k: options[k] for k in ("temperature", "max_tokens") if options.get(k) is not None}
-
-
-def _title_from(prompt: str, limit: int = 60) -> str:
-    line = " ".join(prompt.split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+    loaded = await asyncio.to_thread(load, attachments, get_config().attachments)
+    return Message.user(loaded.prompt(prompt), [*(images or []), *loaded.images])
 
 
 def open_chat(*, session_id: str | None = None, persist: bool = False, **options: Any) -> ChatSession:
     """``chat()``'s implementation: in memory, or backed by the store when persisting or resuming."""
     if session_id is not None or persist:
+        from ttt.core.session.persistent import PersistentChatSession
+
         return PersistentChatSession.open(session_id, **options)
     return ChatSession(**options)
+
+
+def __getattr__(name: str) -> Any:
+    """``PersistentChatSession`` on first use: importing it loads the store, which memory-only
+    conversations never need."""
+    if name == "PersistentChatSession":
+        from ttt.core.session.persistent import PersistentChatSession
+
+        return PersistentChatSession
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -93,7 +93,12 @@ class StoredMessage:
 
 
 def part_to_dict(part: Part) -> dict[str, Any]:
-    return dataclasses.asdict(part)
+    """A part as plain JSON. An image read from a file is kept as its path and hash, not a copy
+    of its bytes (backends read the file again when the conversation goes on)."""
+    data = dataclasses.asdict(part)
+    if isinstance(part, ImagePart) and part.path:
+        del data["data"]
+    return data
 
 
 def part_from_dict(data: Any) -> Part:

@@ -1,11 +1,9 @@
 """The SQLite session store: every conversation, written as it happens.
 
-One WAL-mode file shared by the TUI and any number of ``ttt -p`` processes. Writes are tiny
-``BEGIN IMMEDIATE`` transactions retried on lock contention, so "database is locked" never reaches
-a user. A reply is written while it streams (batched), so a killed process loses at most the
-last fraction of a second; the next open marks it ``interrupted`` and keeps its text. A file we
-can't use (not SQLite, damaged, read-only, from a newer ttt) gets a ``StoreError`` naming it and
-is never modified.
+One WAL-mode file shared by the TUI and any number of ``ttt -p`` processes; opening it, its
+transactions and its errors are ``ttt.core.session.database``'s. A reply is written while it
+streams (batched), so a killed process loses at most the last fraction of a second; the next open
+marks it ``interrupted`` and keeps its text.
 """
 
 from __future__ import annotations
@@ -13,27 +11,24 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
 import re
 import secrets
 import sqlite3
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final
 
-from ttt.core.errors import AIError
-from ttt.core.session.migrations import APPLICATION_ID, LATEST, SchemaTooNewError, migrate
+from ttt.core.session.database import STREAMING, Database, SessionNotFoundError, StoreError
 from ttt.core.session.serialize import ROLES, STATUSES, SessionRecord, Status, StoredMessage
 from ttt.core.session.serialize import part_from_dict as _part
 from ttt.core.session.serialize import part_to_dict as _part_dict
 from ttt.core.types import Message, Part, Role, TextPart, ThinkingPart
 
+if TYPE_CHECKING:
+    from ttt.core.session.search import SearchHit
+
 __all__ = [
     "ROOT",
-    "SearchHit",
     "SessionNotFoundError",
     "SessionRecord",
     "Store",
@@ -41,55 +36,15 @@ __all__ = [
     "StoredMessage",
 ]
 
-T = TypeVar("T")
 ROOT: Final = 0  # parent_id that starts a new root branch; None means "after the newest message"
-BUSY_TIMEOUT_MS = 5000
-RETRY_SECONDS = 30.0  # retrying on top of SQLite's own busy wait, before a lock becomes an error
 FLUSH_SECONDS = 0.25
 FLUSH_BYTES = 2048
-SEARCH_WINDOW = 1000  # a query matching more messages lists the newest first (bm25 would count them all)
-_LIVE: set[tuple[str, int]] = set()  # (database, message id) streaming in this process, any Store
 # StoredMessage's fields in order, parts aside
 _MESSAGE = "id, session_id, role, parent_id, model, input_tokens, output_tokens, cost, status, error, created"
 _SESSION = (
     "id, title, model, system, params, created, updated, archived, "
     "(SELECT count(*) FROM messages m WHERE m.session_id = sessions.id)"
 )
-_REASONS = {  # by SQLite primary result code
-    5: "another process kept it locked too long; try again",
-    6: "another process kept it locked too long; try again",
-    8: "the file or its folder is read-only; ttt needs to write there",
-    11: "the database is damaged; it was left untouched — move it away to start afresh",
-    13: "the disk is full",
-    14: "the file can't be created or opened",
-    26: "it is not an SQLite database (or is encrypted); it was left untouched",
-}
-
-
-class StoreError(AIError):
-    title = "Session store error"
-    exit_code = 1
-
-    def __init__(self, message: str, *, path: Path | None = None) -> None:
-        super().__init__(message)
-        self.path = path
-
-
-class SessionNotFoundError(StoreError):
-    title = "Session not found"
-
-
-@dataclass
-class SearchHit:
-    """A match in a message, or in a session title (``message_id`` None). Lower rank is better."""
-
-    session_id: str
-    title: str
-    message_id: int | None
-    role: str
-    snippet: str
-    rank: float
-    archived: bool
 
 
 @dataclass
@@ -102,30 +57,12 @@ class _Reply:
     flushed_at: float = field(default_factory=time.monotonic)
 
 
-class Store:
+class Store(Database):
     """All sessions in one SQLite file; thread-safe, every call one short transaction."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self._key = str(self.path.absolute())
-        self._lock = threading.RLock()
         self._replies: dict[int, _Reply] = {}
-        if self.path.exists() and not self.path.is_file():
-            raise self._fail("it is not a file")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                self.path, BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-            )
-        except OSError as exc:
-            raise self._fail(f"can't create its folder ({exc.strerror or exc})") from None
-        except sqlite3.Error as exc:
-            raise self._error(exc) from None
-        try:
-            self._retry(self._setup)
-        except BaseException:
-            self._db.close()
-            raise
+        super().__init__(path)
 
     @classmethod
     def default(cls) -> Store:
@@ -147,103 +84,7 @@ class Store:
                 for reply_id in list(self._replies):
                     self.finish_reply(reply_id, status="interrupted")
             finally:
-                self._db.close()
-
-    # --- opening and transactions ----------------------------------------------------------
-
-    def _setup(self) -> None:
-        """Identify the file before anything writes to it; then WAL, migrations, recovery."""
-        db = self._db
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        version, app_id, objects = self._one(  # one snapshot, so a concurrent first open can't confuse it
-            "SELECT (SELECT user_version FROM pragma_user_version), "
-            "(SELECT application_id FROM pragma_application_id), (SELECT count(*) FROM sqlite_master)"
-        )
-        if version > LATEST:
-            raise self._too_new(version)
-        if app_id not in (0, APPLICATION_ID) or (version == 0 and objects):
-            raise self._fail("it is an SQLite database of another program; it was left untouched")
-        if db.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
-            raise self._fail("its file system can't hold a WAL-mode database")
-        db.execute("PRAGMA foreign_keys = ON")
-        db.execute("PRAGMA synchronous = NORMAL")  # durable across process crashes, fast in WAL
-        try:
-            migrate(db)
-        except SchemaTooNewError as exc:
-            raise self._too_new(exc.found) from None
-        self._write(self._recover)
-
-    def _recover(self, db: sqlite3.Connection) -> None:
-        """Mark replies whose writer process is gone as interrupted (their text stays)."""
-        db.execute("DELETE FROM response_cache WHERE 0")  # a real write attempt: read-only fails here
-        rows = db.execute("SELECT id, writer_pid FROM messages WHERE status = 'streaming'").fetchall()
-        dead = [(i,) for i, pid in rows if not self._writer_alive(i, pid)]
-        db.executemany("UPDATE messages SET status = 'interrupted', writer_pid = NULL WHERE id = ?", dead)
-
-    def _writer_alive(self, message_id: int, pid: int | None) -> bool:
-        if pid == os.getpid():
-            return (self._key, message_id) in _LIVE
-        return pid is not None and _process_alive(pid)
-
-    def _fail(self, reason: str) -> StoreError:
-        return StoreError(
-            f"Cannot use the session database {self.path}: {reason}. "
-            "Set TTT_HOME to use another folder if it must stay as it is.",
-            path=self.path,
-        )
-
-    def _too_new(self, version: int) -> StoreError:
-        return self._fail(
-            f"it was created by a newer ttt (schema version {version}; this ttt knows up to {LATEST}) "
-            "and was left untouched — upgrade ttt"
-        )
-
-    def _error(self, exc: sqlite3.Error) -> StoreError:
-        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-        reason = _REASONS.get(code, "SQLite failed")
-        if code == 14 and not os.access(self.path.parent, os.W_OK):
-            reason += "; its folder is read-only"
-        return self._fail(f"{reason} ({exc})")
-
-    def _retry(self, fn: Callable[[], T]) -> T:
-        """Run ``fn``, retrying while another process holds the lock; other errors name the file."""
-        deadline, delay = time.monotonic() + RETRY_SECONDS, 0.005
-        while True:
-            try:
-                return fn()
-            except sqlite3.Error as exc:
-                code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-                if code not in (5, 6) or time.monotonic() > deadline:
-                    raise self._error(exc) from exc
-            time.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, 0.1)
-
-    def _transaction(self, fn: Callable[[sqlite3.Connection], T], begin: str) -> T:
-        def attempt() -> T:
-            self._db.execute(begin)
-            try:
-                result = fn(self._db)
-                self._db.execute("COMMIT")
-                return result
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
-
-        with self._lock:
-            return self._retry(attempt)
-
-    def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return self._transaction(fn, "BEGIN IMMEDIATE")  # the write lock up front: no upgrade deadlock
-
-    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return self._transaction(fn, "BEGIN")
-
-    def _all(self, sql: str, *args: Any) -> list[Any]:
-        return self._read(lambda db: db.execute(sql, args).fetchall())
-
-    def _one(self, sql: str, *args: Any) -> Any:
-        return self._read(lambda db: db.execute(sql, args).fetchone())
+                super().close()
 
     def _change_session(self, sql: str, *args: Any) -> None:
         """One statement whose last argument is a session id; a missing session is an error."""
@@ -252,7 +93,7 @@ class Store:
             if db.execute(sql, args).rowcount == 0:
                 raise SessionNotFoundError(f"No session {args[-1]!r}")
 
-        self._write(run)
+        self.write(run)
 
     # --- sessions --------------------------------------------------------------------------
 
@@ -261,7 +102,7 @@ class Store:
     ) -> SessionRecord:
         now = time.time()
         record = SessionRecord(secrets.token_hex(6), title, model, system, dict(params or {}), now, now)
-        self._write(lambda db: _insert_session(db, record))
+        self.write(lambda db: _insert_session(db, record))
         return record
 
     def get_session(self, session_id: str) -> SessionRecord | None:
@@ -338,19 +179,19 @@ class Store:
             _insert_parts(db, new_id, message.parts)
             return new_id
 
-        return self._write(run)
+        return self.write(run)
 
     def begin_reply(self, session_id: str, parent_id: int | None = None, model: str = "") -> int:
         """Start a streaming assistant message: ``append_reply`` feeds it, ``finish_reply`` ends it."""
         values = (model, 0, 0, None, "streaming", None, os.getpid())
         with self._lock:
-            reply_id = self._write(
+            reply_id = self.write(
                 lambda db: _insert_message(
                     db, session_id, _parent(db, session_id, parent_id), "assistant", values
                 )
             )
             self._replies[reply_id] = _Reply()
-            _LIVE.add((self._key, reply_id))
+            STREAMING.add((self._key, reply_id))
         return reply_id
 
     def append_reply(self, reply_id: int, delta: str, *, thinking: bool = False) -> None:
@@ -381,7 +222,7 @@ class Store:
                         rows,
                     )
 
-            self._write(run)
+            self.write(run)
             reply.dirty.clear()
             reply.pending, reply.flushed_at = 0, time.monotonic()
 
@@ -401,7 +242,7 @@ class Store:
             raise ValueError(f"bad final status {status!r}")
         with self._lock:
             reply = self._replies.pop(reply_id, None)
-            _LIVE.discard((self._key, reply_id))
+            STREAMING.discard((self._key, reply_id))
             final = (
                 parts
                 if parts is not None or reply is None
@@ -422,11 +263,11 @@ class Store:
                 )
                 db.execute("UPDATE sessions SET updated = ? WHERE id = ?", (time.time(), row[0]))
 
-            self._write(run)
+            self.write(run)
 
     def get_message(self, message_id: int) -> StoredMessage | None:
         sql = f"SELECT {_MESSAGE} FROM messages WHERE id = ?"
-        found = self._read(lambda db: _with_parts(db, db.execute(sql, (message_id,)).fetchall()))
+        found = self.read(lambda db: _with_parts(db, db.execute(sql, (message_id,)).fetchall()))
         return found[0] if found else None
 
     def messages(
@@ -435,7 +276,7 @@ class Store:
         """Every message (all branches) in order; with ``limit``, the newest N before ``before_id``."""
         sql = f"SELECT {_MESSAGE} FROM messages WHERE session_id = ? AND id < ? ORDER BY id DESC LIMIT ?"
         args = (session_id, 2**63 - 1 if before_id is None else before_id, -1 if limit is None else limit)
-        return self._read(lambda db: _with_parts(db, db.execute(sql, args).fetchall()[::-1]))
+        return self.read(lambda db: _with_parts(db, db.execute(sql, args).fetchall()[::-1]))
 
     def path_to(self, message_id: int, limit: int | None = None) -> list[StoredMessage]:
         """The branch from its root to ``message_id``; with ``limit``, only its last N messages."""
@@ -448,7 +289,7 @@ class Store:
             "FROM chain c JOIN messages m ON m.id = c.id ORDER BY c.depth"
         )
         args = (message_id, 2**62 if limit is None else limit)
-        return self._read(lambda db: _with_parts(db, db.execute(sql, args).fetchall()[::-1]))
+        return self.read(lambda db: _with_parts(db, db.execute(sql, args).fetchall()[::-1]))
 
     def history(
         self, session_id: str, leaf_id: int | None = None, limit: int | None = None
@@ -509,55 +350,13 @@ class Store:
             db.execute("UPDATE sessions SET updated = ? WHERE id = ?", (record.updated, record.id))
             return record
 
-        return self._write(run)
+        return self.write(run)
 
     def search(self, query: str, limit: int = 20, markers: tuple[str, str] = ("[", "]")) -> list[SearchHit]:
-        """Titles and messages containing every word of ``query``, best first (lower ``rank``).
+        """Titles and messages containing every word of ``query``, best first (``ttt.core.session.search``)."""
+        from ttt.core.session.search import search
 
-        Words are quoted, so FTS syntax in user input is taken literally; ``word*`` is a prefix.
-        Titles and messages are ranked with bm25, except that a query matching ``SEARCH_WINDOW`` or
-        more messages lists the newest of them after the titles: bm25 must count every match of
-        each word, too slow for a very common word in a large store.
-        """
-        match = _fts_query(query)
-        if not match or limit <= 0:
-            return []
-        newest = "SELECT rowid, 0 FROM parts_fts WHERE parts_fts MATCH ? ORDER BY rowid DESC LIMIT ?"
-        ranked = "SELECT rowid, rank FROM parts_fts WHERE parts_fts MATCH ? ORDER BY rank LIMIT ?"
-        # one pass over the hits' rowid range; the CASE keeps snippet() to the hits themselves
-        snippets = (
-            "SELECT rowid, CASE WHEN rowid IN (SELECT value FROM json_each(?4)) "
-            "THEN snippet(parts_fts, 0, ?1, ?2, '…', 16) END "
-            "FROM parts_fts WHERE parts_fts MATCH ?3 AND rowid BETWEEN ?5 AND ?6"
-        )
-        places = (
-            "SELECT p.id, m.session_id, s.title, m.id, m.role, s.archived FROM parts p "
-            "JOIN messages m ON m.id = p.message_id JOIN sessions s ON s.id = m.session_id "
-            "WHERE p.id IN (SELECT value FROM json_each(?))"
-        )
-        titles = (
-            "SELECT f.session_id, s.title, NULL, '', s.archived, highlight(sessions_fts, 0, ?, ?), f.rank "
-            "FROM sessions_fts f JOIN sessions s ON s.id = f.session_id "
-            "WHERE sessions_fts MATCH ? ORDER BY f.rank LIMIT ?"
-        )
-
-        def run(db: sqlite3.Connection) -> list[SearchHit]:
-            best = db.execute(newest, (match, SEARCH_WINDOW)).fetchall()
-            best = (
-                best[:limit] if len(best) == SEARCH_WINDOW else db.execute(ranked, (match, limit)).fetchall()
-            )
-            rows = db.execute(titles, (*markers, match, limit)).fetchall()
-            if best:
-                ids = json.dumps([rowid for rowid, _ in best])
-                low, high = min(r for r, _ in best), max(r for r, _ in best)
-                text = {
-                    r: t for r, t in db.execute(snippets, (*markers, match, ids, low, high)) if t is not None
-                }
-                where = {r[0]: r[1:] for r in db.execute(places, (ids,))}
-                rows += [(*where[rowid], text[rowid], rank) for rowid, rank in best]
-            return [SearchHit(s, t, m, role, text, rank, bool(a)) for s, t, m, role, a, text, rank in rows]
-
-        return sorted(self._read(run), key=lambda h: h.rank)[:limit]
+        return search(self, query, limit, markers)
 
     def cache_get(self, key: str) -> Any | None:
         row = self._one("SELECT response FROM response_cache WHERE key = ?", key)
@@ -565,7 +364,7 @@ class Store:
 
     def cache_put(self, key: str, response: Any) -> None:
         sql = "INSERT OR REPLACE INTO response_cache(key, response, created) VALUES (?, ?, ?)"
-        self._write(lambda db: db.execute(sql, (key, _dumps(response), time.time())))
+        self.write(lambda db: db.execute(sql, (key, _dumps(response), time.time())))
 
 
 def cache_key(request: Any) -> str:
@@ -644,35 +443,3 @@ def _with_parts(db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[Sto
     for message_id, data in db.execute(sql, (json.dumps(list(found)),)):
         found[message_id].parts.append(_part(json.loads(data)))
     return list(found.values())
-
-
-def _fts_query(query: str) -> str:
-    """Each word as a quoted FTS5 string (``"`` doubled), all required; a trailing ``*`` makes a prefix."""
-    terms = []
-    for word in query.replace("\x00", " ").split():  # NUL would end the query string early
-        stem = word.rstrip("*")
-        if re.search(r"\w", stem):
-            terms.append('"' + stem.replace('"', '""') + '"' + ("*" if stem != word else ""))
-    return " ".join(terms)
-
-
-def _process_alive(pid: int) -> bool:
-    """Whether a process still runs, i.e. its 'streaming' reply is live rather than interrupted."""
-    if os.name == "nt":  # os.kill(pid, 0) would terminate it on Windows
-        import ctypes
-
-        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
-        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-        if not handle:
-            return ctypes.get_last_error() == 5  # type: ignore[attr-defined, no-any-return]  # denied: exists
-        code = ctypes.c_ulong()
-        alive = kernel32.GetExitCodeProcess(handle, ctypes.byref(code)) and code.value == 259  # STILL_ACTIVE
-        kernel32.CloseHandle(handle)
-        return bool(alive)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True

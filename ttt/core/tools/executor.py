@@ -104,11 +104,11 @@ class ToolExecutor:
             return _failure(call, f"invalid arguments for {tool.name}: {exc}")
         permission = self.permission(tool)
         if permission == "deny":
-            return _failure(call, f"{tool.name} is denied by configuration")
+            return _failure(call, f"{tool.name} is denied by configuration", outcome="denied")
         if permission == "ask" and tool.name not in self._always:
             refusal = await self._ask(call, tool)
             if refusal:
-                return _failure(call, refusal)
+                return _failure(call, refusal, outcome="denied")
         return _Ready(call, tool, arguments)
 
     async def _ask(self, call: ToolCall, tool: Tool) -> str | None:
@@ -141,7 +141,7 @@ class ToolExecutor:
                     # thread finishes in the background.
                     value = await asyncio.wait_for(asyncio.to_thread(tool.func, **arguments), timeout)
         except TimeoutError:
-            return _failure(ready.call, f"{tool.name} timed out after {timeout:g} s", started)
+            return _failure(ready.call, f"{tool.name} timed out after {timeout:g} s", started, "timeout")
         except Exception as exc:
             return _failure(ready.call, _describe(exc), started)
         return ToolResult(
@@ -153,7 +153,9 @@ class ToolExecutor:
         )
 
 
-def _failure(call: ToolCall, message: str, started: float | None = None) -> ToolResult:
+def _failure(
+    call: ToolCall, message: str, started: float | None = None, outcome: str = "error"
+) -> ToolResult:
     """An error result: ``error`` is the first line, ``content`` tells the model the whole story."""
     return ToolResult(
         call_id=call.id,
@@ -162,6 +164,7 @@ def _failure(call: ToolCall, message: str, started: float | None = None) -> Tool
         error=message.splitlines()[0] if message else "error",
         duration=0.0 if started is None else time.perf_counter() - started,
         arguments=call.arguments,
+        outcome=outcome,
     )
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import difflib
 import logging
 from collections.abc import Callable, Iterable
-from importlib.metadata import entry_points
 from typing import Any
 
 from ttt.core.errors import ConfigurationError
+from ttt.core.plugins import plugin_entry_points
 from ttt.core.tools.base import Tool
 
 ENTRY_POINT_GROUP = "ttt.tools"
@@ -135,7 +135,7 @@ class ToolRegistry:
                 self._tools.setdefault(builtin.name, builtin)
         if self._pending_plugins:
             self._pending_plugins = False
-            for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+            for entry_point in plugin_entry_points(ENTRY_POINT_GROUP):
                 try:
                     for plugin_tool in _as_tools(entry_point.load()):
                         self._tools.setdefault(plugin_tool.name, plugin_tool)

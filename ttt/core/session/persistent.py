@@ -1,0 +1,238 @@
+"""``PersistentChatSession``: a conversation in the SQLite store, written as it streams.
+
+Kept apart from ``ChatSession`` so that in-memory conversations never load the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any
+
+from ttt.core.session.chat import ChatSession, record_options
+from ttt.core.types import (
+    Done,
+    ErrorEvent,
+    Message,
+    Part,
+    RouteInfo,
+    StreamEvent,
+    TextDelta,
+    TextPart,
+    ThinkingDelta,
+    ThinkingPart,
+    ToolCall,
+    ToolCallReady,
+    ToolResult,
+    ToolResultEvent,
+)
+
+if TYPE_CHECKING:
+    from ttt.core.session.serialize import SessionRecord, Status
+    from ttt.core.session.store import Store
+
+
+class PersistentChatSession(ChatSession):
+    """A conversation in the store, written as it streams.
+
+    The prompt is stored at once; a reply is stored in small batches while it arrives, each
+    tool round as its own messages. A turn that is cancelled keeps its text, marked 'stopped';
+    one that fails keeps it marked 'error'; one killed outright is marked 'interrupted' when the
+    store is next opened.
+    """
+
+    def __init__(
+        self, store: Store | None, record: SessionRecord | None, *, title: str = "", **options: Any
+    ) -> None:
+        """Resume ``record``, or with None start a new session, stored with its first prompt.
+
+        ``store`` None means the default store, opened when first needed and closed by ``close``."""
+        self._own_store = store is None
+        if store is None and record is not None:
+            store = _default_store()
+        stored = [] if store is None or record is None else store.history(record.id)
+        stored = [m for m in stored if not (m.status == "error" and not m.text)]
+        known = {} if record is None else record_options(record)
+        messages = [m.to_message() for m in stored if m.role != "system"]
+        super().__init__(**{**known, **options, "messages": messages})
+        self._store = store
+        self._record = record
+        self._title = title
+        self._lock = threading.RLock()  # the prompt is written from a worker thread
+        self._leaf: int | None = stored[-1].id if stored else None
+        self._reply: _Streaming | None = None
+        self._results: list[ToolResult] = []
+        self._model = ""
+
+    @classmethod
+    def open(
+        cls, session_id: str | None = None, *, store: Store | None = None, title: str = "", **options: Any
+    ) -> PersistentChatSession:
+        """Resume ``session_id`` (a unique prefix is enough) or start a new stored session."""
+        if session_id is None:
+            return cls(store, None, title=title, **options)
+        lookup = store or _default_store()
+        found = lookup.get_session(lookup.resolve(session_id))
+        assert found is not None
+        session = cls(lookup, found, **options)
+        session._own_store = store is None
+        return session
+
+    @property
+    def store(self) -> Store:
+        """Where the session lives; the default store is opened on first use."""
+        with self._lock:
+            if self._store is None:
+                self._store = _default_store()
+            return self._store
+
+    @property
+    def record(self) -> SessionRecord:
+        """The stored session; a new one is created on first use (normally with its first prompt)."""
+        with self._lock:
+            if self._record is None:
+                params = _params(self.__dict__)
+                self._record = self.store.create_session(
+                    self._title, self.model or "", self.system or "", params
+                )
+            return self._record
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    def _save_prompt(self, message: Message) -> Awaitable[None]:
+        """Opening the store costs more than sending the request: do both at once. The executor
+        takes the job now, so it starts even while this thread is busy (e.g. importing a client)."""
+        loop = asyncio.get_running_loop()
+        return asyncio.shield(loop.run_in_executor(None, self._store_prompt, message))
+
+    def _store_prompt(self, message: Message) -> None:
+        with self._lock:
+            if self._record is None:
+                self._title = self._title or _title_from(message.text)
+            record = self.record
+            if not record.title:
+                record.title = _title_from(message.text)
+                self.store.rename(record.id, record.title)
+            if self.model and self.model != record.model:
+                record.model = self.model
+                self.store.set_model(record.id, self.model)
+            self._leaf = self.store.add_message(record.id, message, self._leaf)
+
+    def _on_event(self, event: StreamEvent) -> None:
+        if isinstance(event, RouteInfo):
+            self._model = event.model
+        elif isinstance(event, TextDelta | ThinkingDelta):
+            reply = self._open_reply()
+            reply.add(event)
+            self.store.append_reply(reply.id, event.text, thinking=isinstance(event, ThinkingDelta))
+        elif isinstance(event, ToolCallReady):
+            self._open_reply().calls.append(event.call)
+        elif isinstance(event, ToolResultEvent):
+            self._close_reply("complete")
+            self._results.append(event.result)
+        elif isinstance(event, Done):
+            response = event.response
+            self._close_reply(
+                "complete", tokens=(response.input_tokens, response.output_tokens), cost=response.cost
+            )
+        elif isinstance(event, ErrorEvent):
+            if self._reply is None:
+                self._open_reply()
+            self._close_reply("error", error=str(event.error))
+        if self._results and not isinstance(event, ToolResultEvent):
+            self._save_results()
+
+    def _on_end(self) -> None:
+        if self._results:
+            self._save_results()
+        self._close_reply("stopped")
+
+    def _open_reply(self) -> _Streaming:
+        if self._reply is None:
+            if self._results:
+                self._save_results()
+            self._reply = _Streaming(self.store.begin_reply(self.id, self._leaf, self._model))
+        return self._reply
+
+    def _close_reply(
+        self,
+        status: Status,
+        *,
+        error: str | None = None,
+        tokens: tuple[int, int] = (0, 0),
+        cost: float | None = None,
+    ) -> None:
+        reply, self._reply = self._reply, None
+        if reply is None:
+            return
+        self.store.finish_reply(
+            reply.id, reply.parts(), status, error, input_tokens=tokens[0], output_tokens=tokens[1], cost=cost
+        )
+        self._leaf = reply.id
+
+    def _save_results(self) -> None:
+        results, self._results = self._results, []
+        self._leaf = self.store.add_message(self.id, Message("tool", list(results)), self._leaf)
+
+    def clear(self) -> None:
+        """Start afresh in a new stored session (created with the next prompt); the old one stays."""
+        super().clear()
+        with self._lock:
+            self._record, self._title = None, ""
+        self._leaf = None
+
+    def fork(self, at_message: int) -> PersistentChatSession:
+        """A new stored session with the history up to and including message index ``at_message``."""
+        stored = [m for m in self.store.history(self.id) if m.role != "system"]
+        record = self.store.fork(self.id, stored[at_message].id)
+        store = None if self._own_store else self.store  # a default store of its own, closed with it
+        return PersistentChatSession(store, record, model=self.model, tools=self.tools, approve=self.approve)
+
+    def _snapshot(self) -> tuple[Any, list[Any]]:
+        record = self.store.get_session(self.id) or self.record
+        return record, self.store.history(self.id)
+
+    def close(self) -> None:
+        """End the turn's writes; a store the session opened itself is closed (reopened if used again)."""
+        with self._lock:
+            self._on_end()
+            if self._own_store and self._store is not None:
+                self._store.close()
+                self._store = None
+
+
+class _Streaming:
+    """The reply being written: its id and the parts gathered so far."""
+
+    def __init__(self, message_id: int) -> None:
+        self.id = message_id
+        self.text: list[str] = []
+        self.thinking: list[str] = []
+        self.calls: list[ToolCall] = []
+
+    def add(self, event: TextDelta | ThinkingDelta) -> None:
+        (self.thinking if isinstance(event, ThinkingDelta) else self.text).append(event.text)
+
+    def parts(self) -> list[Part]:
+        parts: list[Part] = [ThinkingPart("".join(self.thinking))] if self.thinking else []
+        if self.text or not self.calls:
+            parts.append(TextPart("".join(self.text)))
+        return [*parts, *self.calls]
+
+
+def _default_store() -> Store:
+    from ttt.core.session.store import Store
+
+    return Store.default()
+
+
+def _params(options: dict[str, Any]) -> dict[str, Any]:
+    return {k: options[k] for k in ("temperature", "max_tokens") if options.get(k) is not None}
+
+
+def _title_from(prompt: str, limit: int = 60) -> str:
+    line = " ".join(prompt.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"

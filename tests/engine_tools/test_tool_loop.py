@@ -189,3 +189,14 @@ def test_cli_tools_all_and_listing(ollama: OllamaServer) -> None:
     tools = {t["name"]: t for t in json.loads(listing.stdout)}
     assert tools["write_file"]["permission"] == "ask" and tools["read_file"]["permission"] == "allow"
     assert run_cli("-p", "x", "--tools", "nope").returncode == 2
+
+
+def test_tool_call_ids_are_unique_across_rounds(ollama: OllamaServer) -> None:
+    ollama.script.push(
+        Reply(tool_calls=[("calculate", {"expression": "1"})]),
+        Reply(tool_calls=[("calculate", {"expression": "2"})]),
+        Reply(text="done"),
+    )
+    response = ttt.ask("x", model="ollama/llama3.2", tools=["calculate"])
+    ids = [c.call_id for c in response.tool_calls]
+    assert len(ids) == 2 and len(set(ids)) == 2

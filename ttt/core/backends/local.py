@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -125,7 +126,9 @@ class LocalBackend(BaseBackend):
                     yield TextDelta(message.content)
                 for call in message.tool_calls or []:
                     raw = json.dumps(dict(call.function.arguments))
-                    call_id = f"call_{calls}"
+                    call_id = (
+                        f"call_{secrets.token_hex(6)}"  # Ollama sends none; ids must differ across rounds
+                    )
                     yield ToolCallStart(calls, call_id, call.function.name)
                     yield ToolCallDelta(calls, raw)
                     yield ToolCallReady(ready_call(call_id, call.function.name, raw))

@@ -51,6 +51,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if HERE in Path(str(item.path)).resolve().parents:
             item.add_marker(pytest.mark.real_llm)
+            # One worker runs the whole tier: one llama-server, not one per xdist worker.
+            item.add_marker(pytest.mark.xdist_group("real_llm"))
 
 
 @pytest.fixture(scope="session")

@@ -114,14 +114,19 @@ def shared_dir() -> Iterator[Path]:
     """A folder outside pytest's private (0700) temp tree, so an unprivileged child can reach it."""
     path = Path(tempfile.mkdtemp(prefix="ttt-ro-"))
     path.chmod(0o755)
+    # The child imports ttt from here: the checkout itself may sit in a folder 'nobody' can't read.
+    shutil.copytree(REPO / "ttt", path / "code" / "ttt", ignore=shutil.ignore_patterns("__pycache__"))
+    for sub in (path / "code").rglob("*"):
+        sub.chmod(0o755 if sub.is_dir() else 0o644)
+    (path / "code").chmod(0o755)
     yield path
     for sub in [path, *path.rglob("*")]:
         sub.chmod(0o755 if sub.is_dir() else 0o644)
     shutil.rmtree(path)
 
 
-def open_unprivileged(path: Path) -> dict[str, object]:
-    command = [sys.executable, "-c", CHILD.format(repo=str(REPO), path=str(path))]
+def open_unprivileged(path: Path, shared: Path) -> dict[str, object]:
+    command = [sys.executable, "-c", CHILD.format(repo=str(shared / "code"), path=str(path))]
     if os.geteuid() == 0:
         if shutil.which("setpriv") is None:
             pytest.skip("running as root without setpriv: can't drop privileges to see a read-only folder")
@@ -135,7 +140,7 @@ def test_read_only_folder_new_database(shared_dir: Path) -> None:
     data = shared_dir / "data"
     data.mkdir()
     data.chmod(0o555)
-    result = open_unprivileged(data / "ttt.db")
+    result = open_unprivileged(data / "ttt.db", shared_dir)
     assert result["ok"] is False and str(data / "ttt.db") in str(result["error"])
     assert "read-only" in str(result["error"])
     assert not (data / "ttt.db").exists()
@@ -143,7 +148,7 @@ def test_read_only_folder_new_database(shared_dir: Path) -> None:
 
 def test_read_only_folder_missing_data_dir(shared_dir: Path) -> None:
     shared_dir.chmod(0o555)
-    result = open_unprivileged(shared_dir / "data" / "ttt.db")
+    result = open_unprivileged(shared_dir / "data" / "ttt.db", shared_dir)
     assert result["ok"] is False and str(shared_dir / "data" / "ttt.db") in str(result["error"])
 
 
@@ -156,7 +161,7 @@ def test_read_only_existing_database(shared_dir: Path, dir_writable: bool) -> No
     path.chmod(0o444)
     shared_dir.chmod(0o777 if dir_writable else 0o555)
     before = digest(path)
-    result = open_unprivileged(path)
+    result = open_unprivileged(path, shared_dir)
     assert result["ok"] is False and str(path) in str(result["error"])
     assert "read-only" in str(result["error"])
     assert digest(path) == before

@@ -31,14 +31,13 @@ from ttt.core.types import (
     RouteInfo,
     StreamEvent,
     TextDelta,
-    TextPart,
     ThinkingDelta,
-    ThinkingPart,
     ToolCall,
     ToolCallReady,
     ToolCallStart,
     ToolResultEvent,
     Usage,
+    reply_parts,
 )
 
 log = get_logger("engine")
@@ -327,10 +326,4 @@ class _Reply:
             state.finish = event.reason
 
     def parts(self) -> list[Part]:
-        parts: list[Part] = []
-        if self.thinking:
-            parts.append(ThinkingPart("".join(self.thinking)))
-        if self.text or not self.calls:
-            parts.append(TextPart("".join(self.text)))
-        parts.extend(self.calls)
-        return parts
+        return reply_parts(self.text, self.thinking, self.calls)

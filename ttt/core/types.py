@@ -287,6 +287,15 @@ class AIResponse:
         }
 
 
+def reply_parts(text: list[str], thinking: list[str], calls: list[ToolCall]) -> list[Part]:
+    """An assistant message's parts from what streamed: thinking, text (kept even when empty
+    unless the reply is only tool calls), then the calls."""
+    parts: list[Part] = [ThinkingPart("".join(thinking))] if thinking else []
+    if text or not calls:
+        parts.append(TextPart("".join(text)))
+    return [*parts, *calls]
+
+
 def parse_arguments(raw: str | dict[str, Any] | None) -> dict[str, Any]:
     """Parse tool-call arguments; raises ValueError with a readable reason when they are not an object."""
     if isinstance(raw, dict):

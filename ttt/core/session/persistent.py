@@ -19,13 +19,12 @@ from ttt.core.types import (
     RouteInfo,
     StreamEvent,
     TextDelta,
-    TextPart,
     ThinkingDelta,
-    ThinkingPart,
     ToolCall,
     ToolCallReady,
     ToolResult,
     ToolResultEvent,
+    reply_parts,
 )
 
 if TYPE_CHECKING:
@@ -217,10 +216,7 @@ class _Streaming:
         (self.thinking if isinstance(event, ThinkingDelta) else self.text).append(event.text)
 
     def parts(self) -> list[Part]:
-        parts: list[Part] = [ThinkingPart("".join(self.thinking))] if self.thinking else []
-        if self.text or not self.calls:
-            parts.append(TextPart("".join(self.text)))
-        return [*parts, *self.calls]
+        return reply_parts(self.text, self.thinking, self.calls)
 
 
 def _default_store() -> Store:

@@ -88,9 +88,8 @@ async def test_auth_failure_never_shows_the_key(path: Path, stream: bool) -> Non
         assert "OLLAMA_API_KEY" in error.message
 
 
+@pytest.mark.parametrize("path", ["fast", "litellm"], indirect=True)  # Ollama has no key check
 async def test_wrong_key_rejected(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if path.name == "local":
-        pytest.skip("Ollama has no key check")
     monkeypatch.setenv(KEY_ENV, "sk-ttt-WRONG-0123456789")
     monkeypatch.setenv("HOSTED_VLLM_API_KEY", "sk-ttt-WRONG-0123456789")
     error = await path.fail()
@@ -113,9 +112,8 @@ async def test_rate_limit_with_retry_after(path: Path, stream: bool) -> None:
         assert error.retry_after == 7.0 and "7s" in error.message
 
 
+@pytest.mark.parametrize("path", ["fast", "litellm"], indirect=True)  # the ollama client drops headers
 async def test_retry_after_as_http_date(path: Path) -> None:
-    if path.name == "local":
-        pytest.skip("the ollama client drops response headers")
     when = email.utils.formatdate(time.time() + 30, usegmt=True)
     error = await path.fail(Reply(status=429, headers={"Retry-After": when}))
     assert isinstance(error, RateLimitError) and 25 <= (error.retry_after or 0) <= 31

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from ttt.cli.render import print_table
+from ttt.core.metrics import format_cost, format_seconds
 
 
 def add_parsers(commands: Any) -> None:
@@ -47,7 +48,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         return 0
     print(
         f"{total['requests']} requests{window}: {total['errors']} failed ({_percent(total['error_rate'])}), "
-        f"{total['input_tokens']:,} tokens in, {total['output_tokens']:,} out, cost {_cost(total['cost'])}"
+        f"{total['input_tokens']:,} tokens in, {total['output_tokens']:,} out, cost {format_cost(total['cost'])}"
     )
     print()
     print_table(
@@ -58,13 +59,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
                 m["model"],
                 str(m["requests"]),
                 _percent(m["error_rate"]),
-                _seconds(m["latency_p50"]),
-                _seconds(m["latency_p95"]),
-                _seconds(m["ttft_p50"]),
-                _seconds(m["ttft_p95"]),
+                format_seconds(m["latency_p50"]),
+                format_seconds(m["latency_p95"]),
+                format_seconds(m["ttft_p50"]),
+                format_seconds(m["ttft_p95"]),
                 f"{m['input_tokens']:,}",
                 f"{m['output_tokens']:,}",
-                _cost(m["cost"]),
+                format_cost(m["cost"]),
             )
             for m in summary["models"]
         ],
@@ -84,8 +85,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
                     t["name"],
                     str(t["calls"]),
                     str(t["errors"]),
-                    _seconds(t["duration_p50"]),
-                    _seconds(t["duration_p95"]),
+                    format_seconds(t["duration_p50"]),
+                    format_seconds(t["duration_p95"]),
                     ", ".join(f"{k} {v}" for k, v in t["outcomes"].items()),
                 )
                 for t in summary["tools"]
@@ -94,13 +95,5 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def _seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}s"
-
-
 def _percent(rate: float) -> str:
     return f"{rate * 100:.1f}%"
-
-
-def _cost(value: float | None) -> str:
-    return "-" if value is None else f"${value:.4f}"

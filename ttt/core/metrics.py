@@ -96,6 +96,15 @@ def parse_since(text: str, now: float | None = None) -> float:
         ) from None
 
 
+def format_seconds(value: float | None) -> str:
+    """How ``ttt stats`` and the TUI's stats screen show a duration ("-" when unknown)."""
+    return "-" if value is None else f"{value:.2f}s"
+
+
+def format_cost(value: float | None) -> str:
+    return "-" if value is None else f"${value:.4f}"
+
+
 def percentile(values: list[float], p: float) -> float | None:
     """Nearest-rank percentile; None for no values."""
     if not values:

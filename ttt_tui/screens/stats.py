@@ -12,27 +12,21 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from ttt.core.metrics import format_cost, format_seconds
+
 SPANS = {"1": ("last hour", "1h"), "2": ("last day", "1d"), "3": ("last week", "7d"), "4": ("all time", "")}
-
-
-def _seconds(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f}s"
-
-
-def _cost(value: float | None) -> str:
-    return "–" if value is None else f"${value:.4f}"
 
 
 def _request_cells(row: dict[str, Any]) -> list[str]:
     return [
         f"{row['requests']:,}",
         f"{row['errors']:,} ({row['error_rate']:.0%})",
-        _seconds(row["latency_p50"]),
-        _seconds(row["latency_p95"]),
-        _seconds(row["ttft_p50"]),
+        format_seconds(row["latency_p50"]),
+        format_seconds(row["latency_p95"]),
+        format_seconds(row["ttft_p50"]),
         f"{row['input_tokens']:,}",
         f"{row['output_tokens']:,}",
-        _cost(row["cost"]),
+        format_cost(row["cost"]),
     ]
 
 
@@ -105,7 +99,7 @@ class StatsScreen(ModalScreen[None]):
         title = Text(f"Usage · {SPANS[self.span][0]}", style="bold")
         title.append(
             f"   {total['requests']:,} requests · {total['input_tokens']:,} in / "
-            f"{total['output_tokens']:,} out tokens · {_cost(total['cost'])}",
+            f"{total['output_tokens']:,} out tokens · {format_cost(total['cost'])}",
             style="dim",
         )
         self.query_one("#stats-title", Static).update(title)
@@ -117,8 +111,8 @@ class StatsScreen(ModalScreen[None]):
                     t["name"],
                     f"{t['calls']:,}",
                     f"{t['errors']:,}",
-                    _seconds(t["duration_p50"]),
-                    _seconds(t["duration_p95"]),
+                    format_seconds(t["duration_p50"]),
+                    format_seconds(t["duration_p95"]),
                     ", ".join(f"{k} {v}" for k, v in t["outcomes"].items()),
                 ]
                 for t in summary["tools"]

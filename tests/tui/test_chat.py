@@ -185,7 +185,7 @@ async def test_stop_shows_in_the_footer_only_while_a_reply_streams(ollama: Ollam
     def footer_actions() -> set[str]:
         return {key.action for key in app.query(FooterKey)}
 
-    ollama.script.push(Reply(text="word " * 200, tokens_per_second=100))
+    ollama.script.push(Reply(text="word " * 600, tokens_per_second=20))  # 30 s: still streaming below
     app = create_app(model=MODEL)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
@@ -196,6 +196,7 @@ async def test_stop_shows_in_the_footer_only_while_a_reply_streams(ollama: Ollam
             if "cancel" in footer_actions():
                 break
         assert app.turn is not None and "cancel" in footer_actions()
+        await pilot.press("escape")  # the turn ends (stopped): Stop must leave the footer
         await settle(app)
         await pilot.pause()
         assert app.turn is None

@@ -15,8 +15,9 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
+from textual.widgets import Footer as TextualFooter
 from textual.worker import Worker
 
 from ttt.core import api
@@ -25,9 +26,9 @@ from ttt.core.errors import AIError
 from ttt.core.session.store import Store, StoredMessage
 from ttt.core.types import ImagePart
 from ttt_tui.approval import Approvals
+from ttt_tui.collector import freeze_startup_objects
 from ttt_tui.commands import AppCommands, ModelCommands, SessionCommands, ThemeCommands
 from ttt_tui.controller import Controller
-from ttt_tui.screens.model_picker import ModelPicker
 from ttt_tui.session_actions import SessionActions
 from ttt_tui.turn import Turn
 from ttt_tui.view_actions import ViewActions
@@ -37,12 +38,43 @@ from ttt_tui.widgets.inspector import ToolCallCard, ToolInspector
 from ttt_tui.widgets.message import AssistantMessage, MessageView, UserMessage
 from ttt_tui.widgets.sidebar import SessionSidebar
 from ttt_tui.widgets.status import Stats, StatusLine
-from ttt_tui.widgets.transcript import PAGE, Transcript, views_for
+from ttt_tui.widgets.transcript import PAGE, Transcript, span, views_for
 from ttt_tui.widgets.welcome import Welcome
 
 FPS = 20
 YIELD_EVERY = 0.005  # seconds of event handling before the turn worker lets the UI run
 DEFAULT_TOOLS = ("category:time", "category:math", "category:file")  # write_file asks first
+
+
+class Footer(TextualFooter):
+    """Textual's footer, recomposed only when the keys it shows change.
+
+    Textual recomposes it (a widget per key, ~40 ms) on every bindings refresh, and each focus
+    change asks twice: start-up paid for four, most of them showing the same keys.
+    """
+
+    _shown: tuple[object, ...] | None = None
+
+    async def recompose(self) -> None:
+        shown = self._keys() if self.is_attached else None  # detached: Textual's recompose does nothing
+        if shown is None or shown != self._shown:
+            self._shown = shown
+            await super().recompose()
+
+    def _keys(self) -> tuple[object, ...]:
+        """What ``compose`` reads: the active bindings and whether the palette key is wanted."""
+        active = self.screen.active_bindings.items()
+        return (self.show_command_palette, *((key, b.binding, b.enabled, b.tooltip) for key, b in active))
+
+
+class MainScreen(Screen[None]):
+    """The app's screen, where the composer has the focus from the start.
+
+    Textual would focus the first focusable widget (the session filter) and the app then moves the
+    focus on: the footer's keys change twice, and it is recomposed twice, before the first frame.
+    """
+
+    AUTO_FOCUS = "#composer"
 
 
 class TTTApp(SessionActions, ViewActions, App[int]):
@@ -87,6 +119,9 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         self._config_signature = files_signature()
         self.connection_problem: str | None = None
 
+    def get_default_screen(self) -> Screen[None]:
+        return MainScreen(id="_default")
+
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
             yield SessionSidebar(id="sidebar")
@@ -113,6 +148,7 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         for problem in self.problems:
             self.report(problem)
         self._probe()
+        self.call_after_refresh(freeze_startup_objects)  # see ttt_tui.collector
 
     def on_unmount(self) -> None:
         self.controller.close()
@@ -139,14 +175,21 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         if self.turn is not None:
             self.action_cancel()
         self.controller.switch(session_id)
-        messages, older = self.controller.messages(PAGE)
-        views = views_for(messages) if messages else [self._welcome()]
-        await self.transcript.show(views, older)
+        messages = await self._show_newest()
         inspector = self.query_one(ToolInspector)
         await inspector.clear_calls()
         self._show_calls(messages)
         self.refresh_sidebar()
         self.query_one(StatusLine).show(self._stats())
+
+    async def _show_newest(self) -> list[StoredMessage]:
+        """The newest page of the current session, or the welcome panel for an empty one."""
+        messages, older = self.controller.messages(PAGE)
+        if messages:
+            await self.transcript.show(views_for(messages), older, span(messages))
+        else:
+            await self.transcript.show([self._welcome()])
+        return messages
 
     def _show_calls(self, messages: list[StoredMessage], older: bool = False) -> None:
         found = [m.to_message() for m in messages]
@@ -159,7 +202,10 @@ class TTTApp(SessionActions, ViewActions, App[int]):
 
     def _stats(self) -> Stats:
         session = self.controller.current
-        return self.stats.setdefault(session.id, Stats(model=session.model))
+        if session.id not in self.stats:  # totals so far come from the store: they survive restarts
+            tokens_in, tokens_out, cost = self.controller.usage()
+            self.stats[session.id] = Stats(session.model, "", tokens_in, tokens_out, cost)
+        return self.stats[session.id]
 
     def refresh_sidebar(self, query: str | None = None) -> None:
         sidebar = self.query_one(SessionSidebar)
@@ -189,12 +235,18 @@ class TTTApp(SessionActions, ViewActions, App[int]):
 
     async def on_transcript_need_older(self, event: Transcript.NeedOlder) -> None:
         messages, older = self.controller.messages(PAGE, before=event.before)
-        await self.transcript.prepend(views_for(messages), older)
+        await self.transcript.prepend(views_for(messages), older, span(messages))
         self._show_calls(messages, older=True)
+
+    async def on_transcript_need_newer(self, event: Transcript.NeedNewer) -> None:
+        messages = self.controller.messages_between(event.first, event.last)
+        await self.transcript.append(views_for(messages), (event.first, event.last))
 
     # --- models ---------------------------------------------------------------------------------
 
     def action_pick_model(self) -> None:
+        from ttt_tui.screens.model_picker import ModelPicker
+
         self.push_screen(
             ModelPicker(self.controller.current.model, loader=self.controller.list_models),
             lambda model: self.set_model(model) if model else None,
@@ -241,6 +293,8 @@ class TTTApp(SessionActions, ViewActions, App[int]):
             return
         if self.transcript.query(Welcome):
             await self.transcript.show([])
+        elif self.transcript.has_newer:  # scrolled far back: the new turn goes under the newest page
+            await self._show_newest()
         reply = AssistantMessage(model=session.model)
         user = UserMessage(prompt if shown is None else shown)
         await self.transcript.add(user)

@@ -1,4 +1,4 @@
-"""Find where streamed Markdown settles, and group settled text into parts rendered once.
+"""Find where streamed Markdown settles: text before that point is rendered once, never again.
 
 Text is settled up to a blank line outside a code fence, or the end of a closing fence: nothing
 after that point can change how the text before it parses (for the block kinds a model writes).
@@ -8,10 +8,8 @@ Each character is scanned once; only the unsettled tail is kept.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-PART_CHARS = 400  # prose rendered together as one widget
 
 
 class BlockSplitter:
@@ -59,32 +57,8 @@ def is_fence(block: str) -> bool:
     return bool(_FENCE.match(block.lstrip("\n")))
 
 
-class Parts:
-    """Settled blocks -> parts: each code block alone (so it can be copied), prose in ~PART_CHARS runs."""
-
-    def __init__(self) -> None:
-        self.prose = ""  # settled prose not yet made a part
-
-    def add(self, blocks: list[str]) -> Iterator[str]:
-        for block in blocks:
-            if is_fence(block):
-                yield from self.flush()
-                yield block
-            else:
-                self.prose += block
-                if len(self.prose) >= PART_CHARS:
-                    yield from self.flush()
-
-    def flush(self) -> Iterator[str]:
-        if self.prose.strip():
-            yield self.prose
-        self.prose = ""
-
-
-def split_parts(text: str) -> list[str]:
-    """A whole message as parts, cut the same way a stream would be."""
-    splitter, parts = BlockSplitter(), Parts()
-    found = list(parts.add(splitter.feed(text)))
-    found += parts.add([splitter.tail])
-    found += parts.flush()
-    return found
+def split_blocks(text: str) -> list[str]:
+    """A whole message as blocks, cut the same way a stream would be."""
+    splitter = BlockSplitter()
+    blocks = splitter.feed(text)
+    return [*blocks, splitter.tail] if splitter.tail.strip() else blocks

@@ -274,6 +274,20 @@ class Controller:
         found = self.store.history(current.id, leaf, limit + 1)
         return found[-limit:], len(found) > limit
 
+    @guarded(lambda: (0, 0, None))
+    def usage(self) -> tuple[int, int, float | None]:
+        """Tokens in and out and cost of the current session so far, from the store."""
+        current = self.current
+        return (0, 0, None) if current.record is None else self.store.usage(current.id)
+
+    @guarded(lambda: [])
+    def messages_between(self, first: int, last: int) -> list[StoredMessage]:
+        """Messages ``first``..``last`` of the branch again: a page the transcript let go."""
+        if self.current.record is None:
+            return []
+        found = self.store.history(self.current.id, last, last - first + 1)
+        return [m for m in found if m.id >= first]
+
     @guarded(lambda: None)
     def set_model(self, model: str) -> None:
         current = self.current

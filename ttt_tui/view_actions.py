@@ -1,4 +1,7 @@
-"""The app's own commands: attachments, stats, config reload, panels, help (a mixin of ``TTTApp``)."""
+"""The app's own commands: attachments, stats, config reload, panels, help (a mixin of ``TTTApp``).
+
+The screens load when first opened: importing them (DataTable, DirectoryTree) would delay the first frame.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +13,6 @@ from textual.binding import Binding
 from ttt.core import api
 from ttt.core.config import files_signature, set_user_value
 from ttt.core.errors import AIError
-from ttt_tui.screens.attach import AttachScreen
-from ttt_tui.screens.help import HelpScreen, describe
-from ttt_tui.screens.stats import StatsScreen
 from ttt_tui.widgets.attachments import AttachmentBar
 from ttt_tui.widgets.composer import Composer
 from ttt_tui.widgets.inspector import ToolInspector
@@ -31,6 +31,8 @@ class ViewActions(_Base):
     """Everything here is independent of sessions and turns."""
 
     def action_attach(self) -> None:
+        from ttt_tui.screens.attach import AttachScreen
+
         self.push_screen(AttachScreen(), self.attach)
 
     def attach(self, path: str | None) -> None:
@@ -48,6 +50,8 @@ class ViewActions(_Base):
         self.composer.focus()
 
     def action_stats(self) -> None:
+        from ttt_tui.screens.stats import StatsScreen
+
         self.push_screen(StatsScreen())
 
     def check_config(self) -> None:
@@ -81,6 +85,8 @@ class ViewActions(_Base):
         self.composer.focus()
 
     def action_help(self) -> None:
+        from ttt_tui.screens.help import HelpScreen, describe
+
         bindings = [*self.BINDINGS, *Composer.BINDINGS, *SessionSidebar.BINDINGS]
         bindings += [*MessageView.BINDINGS, *UserMessage.BINDINGS, *AssistantMessage.BINDINGS]
         rows = describe([b for b in bindings if isinstance(b, Binding)], self.keymap)

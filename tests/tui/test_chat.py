@@ -9,7 +9,7 @@ from tests.tui.conftest import MODEL, settle
 from ttt.core import api
 from ttt_tui.app import create_app
 from ttt_tui.widgets.composer import Composer
-from ttt_tui.widgets.message import AssistantMessage, MarkdownPart, UserMessage
+from ttt_tui.widgets.message import AssistantMessage, UserMessage
 from ttt_tui.widgets.welcome import Welcome
 
 
@@ -24,8 +24,7 @@ async def test_send_streams_markdown_reply(ollama: OllamaServer) -> None:
         reply = app.transcript.latest(AssistantMessage)
         assert isinstance(reply, AssistantMessage)
         assert reply.text.startswith("# Title")
-        parts = list(reply.query(MarkdownPart))
-        assert any(p.has_class("-code") for p in parts)
+        assert reply._body.code_blocks == ["x = 1"]
         assert app.composer.text == ""
         assert app.stats[app.controller.current.id].input_tokens == 11
         assert ollama.chat_requests[-1].body["messages"][-1]["content"] == "hello"

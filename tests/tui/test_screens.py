@@ -15,7 +15,7 @@ from ttt_tui.screens.dialogs import ApprovalScreen, ConfirmScreen, TextScreen
 from ttt_tui.screens.help import HelpScreen
 from ttt_tui.screens.model_picker import ModelPicker
 from ttt_tui.widgets.inspector import ToolCallCard
-from ttt_tui.widgets.message import UserMessage
+from ttt_tui.widgets.message import AssistantMessage, UserMessage
 from ttt_tui.widgets.sidebar import SessionSidebar
 
 
@@ -144,6 +144,10 @@ async def test_tool_calls_wait_for_approval(ollama: OllamaServer) -> None:
         assert not isinstance(app.screen, ApprovalScreen)
         assert cards[1].status == "denied"
         assert "declined" in app.transcript.children[-1].text  # type: ignore[attr-defined]
+        summary = [
+            str(reply._tools.render()) for reply in app.transcript.query(AssistantMessage) if reply._tools
+        ]
+        assert len(summary) == 1 and "add  ok" in summary[0] and "add  denied" in summary[0], summary
 
 
 async def test_palette_providers_offer_sessions_themes_and_commands(fake: type[FakeBackend]) -> None:

@@ -15,6 +15,8 @@ from ttt_tui.controller import MARKS
 from ttt_tui.screens.dialogs import ConfirmScreen
 from ttt_tui.widgets.message import AssistantMessage, MessageView, UserMessage
 from ttt_tui.widgets.sidebar import SessionSidebar
+from ttt_tui.widgets.status import StatusLine
+from ttt_tui.widgets.transcript import KEEP, PAGE
 from ttt_tui.widgets.welcome import Welcome
 
 
@@ -26,7 +28,7 @@ async def wait_for(condition, seconds: float = 5.0) -> None:  # type: ignore[no-
 
 
 async def test_a_conversation_survives_a_restart(ollama: OllamaServer) -> None:
-    ollama.script.push("Paris, of course.")
+    ollama.script.push(Reply(text="Paris, of course.", usage=(11, 7)))
     app = create_app(model=MODEL)
     async with app.run_test() as pilot:
         await pilot.press(*"France?", "enter")
@@ -36,6 +38,9 @@ async def test_a_conversation_survives_a_restart(ollama: OllamaServer) -> None:
     async with again.run_test() as pilot:
         await pilot.pause()
         assert again.controller.current.id == first_id
+        stats = again.stats[first_id]
+        assert (stats.input_tokens, stats.output_tokens) == (11, 7)  # the status line's totals too
+        assert "11" in str(again.query_one(StatusLine).render())
         assert not again.transcript.query(Welcome)
         texts = [v.text for v in again.transcript.query_children(MessageView)]
         assert texts == ["France?", "Paris, of course."]
@@ -115,6 +120,51 @@ async def test_a_long_stored_session_mounts_the_newest_page_and_loads_older_on_s
         views = list(app.transcript.query_children(MessageView))
         assert len(views) == 40 and views[0].text == "question 280"
         await wait_for(lambda: app.transcript.scroll_y > 0)  # the view stays on what was being read
+
+
+def _contiguous(texts: list[str]) -> tuple[str, str]:
+    """The first and last text of views that must be consecutive questions and answers."""
+    expected = [
+        f"{kind} {n}" for n in range(int(texts[0].split()[1]), 300) for kind in ("question", "answer")
+    ]
+    assert texts == expected[: len(texts)]
+    return texts[0], texts[-1]
+
+
+async def test_scrolling_far_back_keeps_a_bounded_window_that_comes_back_in_order(
+    fake: type[FakeBackend],
+) -> None:
+    _long_session(600)
+    app = create_app(model="fake/x")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        transcript = app.transcript
+
+        async def scroll(home: bool) -> tuple[str, str]:
+            first = transcript.first_index
+            if home:
+                transcript.scroll_home(animate=False)
+            else:
+                transcript.scroll_end(animate=False)
+            await wait_for(lambda: transcript.first_index != first)
+            await pilot.pause()
+            texts = [v.text for v in transcript.query_children(MessageView)]
+            assert len(texts) <= KEEP * PAGE
+            return _contiguous(texts)
+
+        for _ in range(5):
+            span = await scroll(home=True)
+        assert span == ("question 240", "answer 269") and transcript.has_newer
+        while transcript.has_newer:
+            span = await scroll(home=False)
+        assert span == ("question 270", "answer 299")
+        await scroll(home=True)
+        await scroll(home=True)
+        assert transcript.has_newer
+        await pilot.press(*"new", "enter")  # sent from far back: shown under the newest page
+        await settle(app)
+        texts = [v.text for v in transcript.query_children(MessageView)]
+        assert texts[-3:] == ["answer 299", "new", "ok"] and not transcript.has_newer
 
 
 async def test_delete_asks_first_and_really_deletes(ollama: OllamaServer) -> None:

@@ -7,14 +7,16 @@ import weakref
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import aclosing
 from os import PathLike
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ttt.core.config import Config, apply, load_config
-from ttt.core.engine import Engine, TurnOptions
 from ttt.core.errors import AIError
 from ttt.core.loop import iterate_sync, run_sync
 from ttt.core.models import model_registry
 from ttt.core.types import AIResponse, Done, ErrorEvent, Message, StreamEvent, TextDelta
+
+if TYPE_CHECKING:  # the engine (routing, backends) loads with the first request, not with the config
+    from ttt.core.engine import Engine
 
 _overrides: dict[str, Any] = {}
 _config: Config | None = None
@@ -57,6 +59,8 @@ def reset() -> None:
 
 def current_engine() -> Engine:
     """The engine of the running event loop, rebuilt when the config changed."""
+    from ttt.core.engine import Engine
+
     loop = asyncio.get_running_loop()
     config = get_config()
     engine = _engines.get(loop)
@@ -106,6 +110,8 @@ async def events_async(
 
     ``attachments`` are file paths: images go to the model as images, text files into the
     prompt. ``private=True`` keeps the request on local models."""
+    from ttt.core.engine import TurnOptions
+
     turn = TurnOptions(model, temperature, max_tokens, tools, approve, private=private)
     messages = build_messages(prompt, system, history)
     if attachments and prompt is not None:

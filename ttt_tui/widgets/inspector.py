@@ -29,6 +29,11 @@ STATUS_STYLE = {
 }
 
 
+def result_status(result: ToolResult) -> str:
+    """ok, denied (not run: no permission) or failed (an error or a timeout)."""
+    return result.outcome if result.outcome in ("ok", "denied") else "failed"
+
+
 class ToolCallCard(Vertical):
     """One call. ``status`` is waiting | running | ok | denied | failed."""
 
@@ -69,8 +74,7 @@ class ToolCallCard(Vertical):
 
     def set_result(self, result: ToolResult) -> None:
         self.result = result
-        if self.status != "denied":
-            self.status = "ok" if result.ok else "failed"
+        self.status = result_status(result)
         self._refresh_view()
 
     def _refresh_view(self) -> None:
@@ -112,7 +116,10 @@ class ToolInspector(VerticalScroll):
         return card
 
     def show_stored(self, calls: list[ToolCall], results: dict[str, ToolResult], older: bool = False) -> None:
-        """Cards for calls read back from the store; ``older`` ones go above those shown."""
+        """Cards for calls read back from the store; ``older`` ones go above those shown.
+        A page the transcript let go and read again brings calls already shown: skipped."""
+        shown = {card.call.id for card in self.query(ToolCallCard)}
+        calls = [call for call in calls if call.id not in shown]
         if not calls:
             return
         cards = [ToolCallCard(call) for call in calls]

@@ -1,12 +1,14 @@
 """The conversation, newest at the bottom; older messages mount only when scrolled to.
 
 Mounting every message of a long session costs seconds and hundreds of MB, so the transcript
-shows the newest page and asks for the previous page (``NeedOlder``) when the top is reached.
+shows the newest page and asks for the previous page (``NeedOlder``) when the top is reached,
+and lets pages far below go (``NeedNewer`` brings them back).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -14,11 +16,15 @@ from textual.message import Message as TextualMessage
 from textual.widget import Widget
 
 from ttt.core.session.store import StoredMessage
+from ttt.core.types import ToolResult
+from ttt_tui.widgets.inspector import result_status
 from ttt_tui.widgets.message import AssistantMessage, MessageView, UserMessage
 
-PAGE = 20
+PAGE = 20  # messages fetched at a time
+KEEP = 3  # pages mounted at most
 
 
+OUTCOME_STYLE = {"ok": "green", "denied": "yellow", "failed": "red"}
 MARKS = {"stopped": "■ stopped", "interrupted": "■ interrupted (ttt was closed while it streamed)"}
 
 
@@ -44,21 +50,47 @@ def views_for(messages: Sequence[StoredMessage]) -> list[MessageView]:
     return views
 
 
-def tool_line(name: str, result: object | None, status: str = "") -> Text:
+def span(messages: Sequence[StoredMessage]) -> tuple[int, int] | None:
+    """(first, last) ids of a page of stored messages."""
+    return (messages[0].id, messages[-1].id) if messages else None
+
+
+def tool_line(name: str, result: ToolResult | None, status: str = "") -> Text:
     """``⚙ name  ok 0.2s`` — one line for a tool call under its reply."""
     line = Text("⚙ ", style="dim")
     line.append(name, style="bold")
-    error = getattr(result, "error", None)
     if status:
         line.append(f"  {status}", style="dim")
     elif result is not None:
-        line.append("  failed" if error else "  ok", style="red" if error else "green")
-        line.append(f" {getattr(result, 'duration', 0.0):.1f}s", style="dim")
+        outcome = result_status(result)
+        line.append(f"  {outcome}", style=OUTCOME_STYLE[outcome])
+        line.append(f" {result.duration:.1f}s", style="dim")
     return line
 
 
+@dataclass
+class Page:
+    """Views of consecutive stored messages ``first``..``last`` (ids) of the branch shown.
+    ``last`` is None while the page grows with the turns of this run."""
+
+    views: list[Widget]
+    first: int | None = None
+    last: int | None = None
+
+    def newest_stored(self) -> int | None:
+        """The id to fetch this page again by, once every message on it is stored."""
+        if self.last is not None:
+            return self.last
+        ids = [v.index for v in self.views if isinstance(v, MessageView)]
+        return max(ids) if ids and None not in ids else None  # type: ignore[type-var]
+
+
 class Transcript(VerticalScroll):
-    """Message views plus, for an empty session, whatever placeholder the app gives it."""
+    """Message views plus, for an empty session, whatever placeholder the app gives it.
+
+    At most ``KEEP`` pages are mounted: scrolling up past them lets the newest page go (asked
+    for again, by id, when scrolling back down), so memory stays bounded however far you read.
+    """
 
     class NeedOlder(TextualMessage):
         """Scrolled to the top while older messages exist before message ``before`` (an id)."""
@@ -67,15 +99,37 @@ class Transcript(VerticalScroll):
             super().__init__()
             self.before = before
 
+    class NeedNewer(TextualMessage):
+        """Scrolled to the bottom while newer pages were let go: the next is ``first``..``last``."""
+
+        def __init__(self, first: int, last: int) -> None:
+            super().__init__()
+            self.first, self.last = first, last
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.first_index: int | None = None  # id of the oldest message shown
         self.has_older = False
+        self._pages: list[Page] = []
+        self._newer: list[tuple[int, int]] = []  # (first, last) of pages let go below, nearest last
         self._asked = False
 
-    async def show(self, views: Sequence[Widget], has_older: bool = False) -> None:
+    @property
+    def first_index(self) -> int | None:
+        """Id of the oldest message shown."""
+        return self._pages[0].first if self._pages else None
+
+    @property
+    def has_newer(self) -> bool:
+        return bool(self._newer)
+
+    async def show(
+        self, views: Sequence[Widget], has_older: bool = False, span: tuple[int, int] | None = None
+    ) -> None:
         """Replace everything with ``views``, the newest page of a session; messages stick to the bottom."""
-        self._set_first(views, has_older)
+        first, last = span or (None, None)
+        self._pages = [Page(list(views), first, last)]
+        self._newer.clear()
+        self.has_older = has_older and span is not None
         self._asked = False
         with self.app.batch_update():
             await self.remove_children()
@@ -84,26 +138,49 @@ class Transcript(VerticalScroll):
         self.anchor(messages)
         if not messages:
             self.release_anchor()
-            self.scroll_home(animate=False)
+            self.scroll_home(animate=False, immediate=True)  # deferred, it would undo a later anchor
 
-    def _set_first(self, views: Sequence[Widget], has_older: bool) -> None:
-        ids = [v.index for v in views if isinstance(v, MessageView) and v.index is not None]
-        self.first_index = ids[0] if ids else None
-        self.has_older = has_older and bool(ids)
-
-    async def prepend(self, views: Sequence[MessageView], has_older: bool) -> None:
-        """Older messages go on top without moving what the user is reading."""
-        old_height = self.virtual_size.height
-        if views:
-            self._set_first(views, has_older)
-        else:
-            self.has_older = False
-        if views:
-            await self.mount_all(views, before=0)
+    async def prepend(
+        self, views: Sequence[MessageView], has_older: bool, span: tuple[int, int] | None
+    ) -> None:
+        """An older page goes on top without moving what the user is reading."""
+        self.has_older = has_older and span is not None
+        if views and span is not None:
+            await self._keeping_place(self.children[0], self.mount_all(views, before=0))
+            self._pages.insert(0, Page(list(views), *span))
+            while len(self._pages) > KEEP and (span := self._span(self._pages[-1])) is not None:
+                self._newer.append(span)
+                await self.remove_children(self._pages.pop().views)
         self._asked = False
 
+    async def append(self, views: Sequence[MessageView], span: tuple[int, int]) -> None:
+        """A newer page let go before comes back below, without moving what the user is reading."""
+        if self._newer and self._newer[-1] == span:
+            self._newer.pop()
+            if not views:
+                return
+            await self.mount_all(views)
+            self._pages.append(Page(list(views), *span))
+            if len(self._pages) > KEEP:
+                await self._keeping_place(
+                    self._pages[1].views[0], self.remove_children(self._pages.pop(0).views)
+                )
+                self.has_older = True
+        self._asked = False
+
+    def _span(self, page: Page) -> tuple[int, int] | None:
+        last = page.newest_stored()
+        return None if page.first is None or last is None else (page.first, last)
+
+    async def _keeping_place(self, landmark: Widget, change: Awaitable[object]) -> None:
+        """Do ``change`` above ``landmark`` and scroll by as much as it moved, once laid out."""
+        before = landmark.virtual_region.y
+        await change
+
         def keep_place() -> None:
-            self.scroll_to(y=self.scroll_y + self.virtual_size.height - old_height, animate=False)
+            moved = landmark.virtual_region.y - before
+            self.scroll_to(y=self.scroll_y + moved, animate=False, immediate=True)
+            self._at_edge(self.scroll_y)  # still at the edge (nothing moved): the next page
 
         self.call_after_refresh(keep_place)
 
@@ -111,6 +188,11 @@ class Transcript(VerticalScroll):
         """Append ``view``; the transcript follows the bottom while the user is at the bottom."""
         at_bottom = self.is_anchored or self.scroll_y >= self.max_scroll_y
         await self.mount(view)
+        if self._pages:
+            self._pages[-1].views.append(view)
+            self._pages[-1].last = None
+        else:
+            self._pages.append(Page([view]))
         if at_bottom:
             self._anchor_released = False
             self.anchor()
@@ -121,10 +203,18 @@ class Transcript(VerticalScroll):
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        if new_value <= 0 and self.has_older and not self._asked and self.max_scroll_y > 0:
+        self._at_edge(new_value)
+
+    def _at_edge(self, y: float) -> None:
+        """At the top or bottom with more beyond it: ask for the next page, once."""
+        if self._asked or self.max_scroll_y <= 0:
+            return
+        if y <= 0 and self.has_older and self.first_index is not None:
             self._asked = True
-            assert self.first_index is not None
             self.post_message(self.NeedOlder(self.first_index))
+        elif y >= self.max_scroll_y and self._newer:
+            self._asked = True
+            self.post_message(self.NeedNewer(*self._newer[-1]))
 
     def latest(self, kind: type[MessageView]) -> MessageView | None:
         views = list(self.query_children(kind))

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ttt.core.api import AsyncTextStream, TextStream, build_messages, current_engine, get_config
-from ttt.core.engine import TurnOptions
 from ttt.core.errors import AIError
 from ttt.core.loop import run_sync
 from ttt.core.types import (
@@ -69,6 +68,8 @@ class ChatSession:
         except AIError as error:  # an unusable attachment: nothing was sent or kept
             yield ErrorEvent(error)
             return
+        from ttt.core.engine import TurnOptions  # here: opening a session must not load the engine
+
         history = build_messages(None, self.system, self.messages)
         request = self._fit([*history, user])
         self.messages.append(user)

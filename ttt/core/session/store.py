@@ -265,6 +265,15 @@ class Store(Database):
 
             self.write(run)
 
+    def usage(self, session_id: str) -> tuple[int, int, float | None]:
+        """Input and output tokens and cost (None when no reply had a known cost) of a session."""
+        row = self._one(
+            "SELECT coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0), sum(cost) "
+            "FROM messages WHERE session_id = ?",
+            session_id,
+        )
+        return row[0], row[1], row[2]
+
     def get_message(self, message_id: int) -> StoredMessage | None:
         sql = f"SELECT {_MESSAGE} FROM messages WHERE id = ?"
         found = self.read(lambda db: _with_parts(db, db.execute(sql, (message_id,)).fetchall()))

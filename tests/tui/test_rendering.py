@@ -1,0 +1,92 @@
+"""The streaming renderer: where Markdown settles, and how a reply's blocks reach the screen."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from tests.providers import OllamaServer, Reply
+from tests.tui.conftest import MODEL, FakeBackend, settle
+from ttt_tui.app import create_app
+from ttt_tui.blocks import BlockSplitter, split_blocks
+from ttt_tui.widgets.message import AssistantMessage, UserMessage
+from ttt_tui.widgets.reply_body import ReplyBody
+
+REPLY = (
+    "# Title\n\nA paragraph\nover two lines.\n\n- one\n- two\n\n"
+    "```python\ndef f():\n\n    return 1\n```\n"
+    "Right after the fence.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n~~~\nno language\n~~~\n\nThe end."
+)
+
+
+def test_blocks_cut_at_blank_lines_and_fences_and_keep_every_character() -> None:
+    blocks = split_blocks(REPLY)
+    assert "".join(blocks) == REPLY
+    assert blocks[3] == "```python\ndef f():\n\n    return 1\n```\n"  # a blank line inside code is not a cut
+    assert blocks[4] == "Right after the fence.\n\n"
+    assert blocks[-2] == "~~~\nno language\n~~~\n"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_stream_in_any_chunks_settles_into_the_same_blocks(seed: int) -> None:
+    rng, splitter, settled, at = random.Random(seed), BlockSplitter(), [], 0
+    while at < len(REPLY):
+        size = rng.randint(1, 12)
+        settled += splitter.feed(REPLY[at : at + size])
+        at += size
+    assert [*settled, splitter.tail] == split_blocks(REPLY)
+    assert len(splitter.tail) < 20  # only the unsettled end is kept back
+
+
+async def test_reply_renders_blocks_once_spaced_and_copies_a_clicked_code_block(ollama: OllamaServer) -> None:
+    ollama.script.push(Reply(text=REPLY, tokens_per_second=400))
+    app = create_app(model=MODEL)
+    async with app.run_test(size=(100, 60)) as pilot:
+        await pilot.press(*"go", "enter")
+        await settle(app)
+        reply = app.transcript.latest(AssistantMessage)
+        assert isinstance(reply, AssistantMessage) and reply.text == REPLY
+        body = reply.query_one(ReplyBody)
+        assert body.blocks == split_blocks(REPLY) and body.live == ""
+        lines = [body.render_line(y).text.rstrip() for y in range(body.size.height)]
+        assert lines[0].strip() == "Title"
+        assert lines[1] == "" and lines[2] == "A paragraph over two lines."  # one blank line between blocks
+        assert lines[-2:] == ["", "The end."]  # nothing trails the last block
+        assert body.code_blocks == ["def f():\n\n    return 1", "no language"]
+        code_line = next(y for y, line in enumerate(lines) if "def f" in line)
+        await pilot.click(ReplyBody, offset=(4, code_line))
+        assert app.clipboard == "def f():\n\n    return 1"
+        await pilot.click(ReplyBody, offset=(4, 2))  # prose: nothing copied
+        assert app.clipboard == "def f():\n\n    return 1"
+
+
+async def test_thinking_is_shown_collapsed_above_the_reply(ollama: OllamaServer) -> None:
+    ollama.script.push(Reply(text="The answer is 4.", thinking="Two plus two is four."))
+    app = create_app(model=MODEL)
+    async with app.run_test() as pilot:
+        await pilot.press(*"2+2?", "enter")
+        await settle(app)
+        reply = app.transcript.latest(AssistantMessage)
+        assert reply is not None and reply.thinking == "Two plus two is four."
+        collapsible = reply.query_one(".thinking")
+        assert collapsible.collapsed  # type: ignore[attr-defined]
+        assert list(reply.children).index(collapsible) < list(reply.children).index(
+            reply.query_one(ReplyBody)
+        )
+        ollama.script.push("No thoughts here.")
+        await pilot.press(*"again", "enter")
+        await settle(app)
+        plain = app.transcript.latest(AssistantMessage)
+        assert plain is not None and not plain.query(".thinking")
+
+
+async def test_a_reply_added_right_after_the_welcome_panel_goes_is_still_followed(
+    fake: type[FakeBackend],
+) -> None:
+    app = create_app(model="fake/x")
+    async with app.run_test() as pilot:
+        await app.transcript.show([])  # what sending from the welcome panel does first
+        await app.transcript.add(UserMessage("hi"))
+        await pilot.pause()
+        assert app.transcript.is_anchored  # a deferred scroll home must not release it later

@@ -473,7 +473,8 @@ def main() -> int:
 def report(url: str, starts: int, streams: int, opens: int) -> int:
     frames: dict[str, list[float]] = {"ttt": [], "bare": [], "pass": []}
     with tempfile.TemporaryDirectory(prefix="ttt-bench-") as home:
-        env = {**os.environ, "TTT_HOME": home, "OLLAMA_HOST": url, "PYTHONPATH": str(REPO)}
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # as installed
+        env |= {"TTT_HOME": home, "OLLAMA_HOST": url, "PYTHONPATH": str(REPO)}
         env |= {"TERM": "xterm-256color", "COLORTERM": "truecolor"}
         cmds = {"ttt": [sys.executable, "-m", "ttt", "-m", MODEL], "bare": [sys.executable, "-c", BARE_APP]}
         first_frame(cmds["ttt"], env)  # warm-up: byte-code caches, the config and data folders

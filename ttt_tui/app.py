@@ -351,7 +351,7 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         await turn.end(mark, error=failed)
         current = turn.session_id == self.controller.current.id
         if current and turn.user is not None:
-            turn.user.index = self.controller.last_prompt_id()
+            turn.user.index, turn.reply.index = self.controller.last_turn_ids()
         lost = failed and not turn.reply.text.strip()
         ended = "stopped" if stopped else "lost" if lost else "failed" if failed else "complete"
         self.controller.after_turn(turn.session_id, ended)

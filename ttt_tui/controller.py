@@ -342,9 +342,15 @@ class Controller:
             self.rewind()
 
     @guarded(lambda: None)
-    def last_prompt_id(self) -> int | None:
-        """The stored id of the newest prompt of the current branch."""
-        return next((m.id for m in reversed(self._tail()) if m.role == "user"), None)
+    def last_turn_ids(self) -> tuple[int | None, int | None]:
+        """Stored ids of the newest prompt of the current branch and of the newest reply to it."""
+        reply = None
+        for message in reversed(self._tail()):
+            if message.role == "user":
+                return message.id, reply
+            if message.role == "assistant" and reply is None:
+                reply = message.id
+        return None, reply
 
     def _tail(self) -> list[StoredMessage]:
         current = self.current

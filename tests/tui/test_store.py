@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from tests.providers import OllamaServer, Reply
 from tests.tui.conftest import MODEL, FakeBackend, settle
@@ -16,7 +17,7 @@ from ttt_tui.screens.dialogs import ConfirmScreen
 from ttt_tui.widgets.message import AssistantMessage, MessageView, UserMessage
 from ttt_tui.widgets.sidebar import SessionSidebar
 from ttt_tui.widgets.status import StatusLine
-from ttt_tui.widgets.transcript import KEEP, PAGE
+from ttt_tui.widgets.transcript import KEEP, PAGE, Transcript
 from ttt_tui.widgets.welcome import Welcome
 
 
@@ -131,6 +132,18 @@ def _contiguous(texts: list[str]) -> tuple[str, str]:
     return texts[0], texts[-1]
 
 
+async def _scroll(pilot: Any, transcript: Transcript, *, home: bool) -> list[str]:
+    """Scroll to the top (or bottom) until the next page is in; the texts of the views mounted."""
+    first = transcript.first_index
+    if home:
+        transcript.scroll_home(animate=False)
+    else:
+        transcript.scroll_end(animate=False)
+    await wait_for(lambda: transcript.first_index != first)
+    await pilot.pause()
+    return [v.text for v in transcript.query_children(MessageView)]
+
+
 async def test_scrolling_far_back_keeps_a_bounded_window_that_comes_back_in_order(
     fake: type[FakeBackend],
 ) -> None:
@@ -139,32 +152,38 @@ async def test_scrolling_far_back_keeps_a_bounded_window_that_comes_back_in_orde
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         transcript = app.transcript
-
-        async def scroll(home: bool) -> tuple[str, str]:
-            first = transcript.first_index
-            if home:
-                transcript.scroll_home(animate=False)
-            else:
-                transcript.scroll_end(animate=False)
-            await wait_for(lambda: transcript.first_index != first)
-            await pilot.pause()
-            texts = [v.text for v in transcript.query_children(MessageView)]
-            assert len(texts) <= KEEP * PAGE
-            return _contiguous(texts)
-
         for _ in range(5):
-            span = await scroll(home=True)
-        assert span == ("question 240", "answer 269") and transcript.has_newer
+            texts = await _scroll(pilot, transcript, home=True)
+            assert len(texts) <= KEEP * PAGE
+        assert _contiguous(texts) == ("question 240", "answer 269") and transcript.has_newer
         while transcript.has_newer:
-            span = await scroll(home=False)
-        assert span == ("question 270", "answer 299")
-        await scroll(home=True)
-        await scroll(home=True)
+            texts = await _scroll(pilot, transcript, home=False)
+            assert len(texts) <= KEEP * PAGE
+        assert _contiguous(texts) == ("question 270", "answer 299")
+        await _scroll(pilot, transcript, home=True)
+        await _scroll(pilot, transcript, home=True)
         assert transcript.has_newer
         await pilot.press(*"new", "enter")  # sent from far back: shown under the newest page
         await settle(app)
         texts = [v.text for v in transcript.query_children(MessageView)]
         assert texts[-3:] == ["answer 299", "new", "ok"] and not transcript.has_newer
+
+
+async def test_a_page_holding_this_runs_turns_is_let_go_and_read_back_too(fake: type[FakeBackend]) -> None:
+    _long_session(600)
+    app = create_app(model="fake/x")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press(*"new", "enter")
+        await settle(app)
+        transcript = app.transcript
+        for _ in range(4):
+            texts = await _scroll(pilot, transcript, home=True)
+            assert len(texts) <= KEEP * PAGE + 2  # the newest page has this turn's two on top
+        assert transcript.has_newer
+        while transcript.has_newer:
+            texts = await _scroll(pilot, transcript, home=False)
+        assert texts[-4:] == ["question 299", "answer 299", "new", "ok"]
 
 
 async def test_delete_asks_first_and_really_deletes(ollama: OllamaServer) -> None:

@@ -78,11 +78,13 @@ class Page:
     last: int | None = None
 
     def newest_stored(self) -> int | None:
-        """The id to fetch this page again by, once every message on it is stored."""
+        """The id to fetch this page again by; None while a reply on it still streams."""
         if self.last is not None:
             return self.last
-        ids = [v.index for v in self.views if isinstance(v, MessageView)]
-        return max(ids) if ids and None not in ids else None  # type: ignore[type-var]
+        if any(isinstance(v, AssistantMessage) and v.streaming for v in self.views):
+            return None
+        ids = [v.index for v in self.views if isinstance(v, MessageView) and v.index is not None]
+        return max(ids) if ids else None
 
 
 class Transcript(VerticalScroll):

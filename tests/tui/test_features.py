@@ -202,3 +202,75 @@ async def test_regenerate_after_a_stop_branches_in_the_store(ollama: OllamaServe
         assert len(store.messages(session_id)) == 4  # the stopped attempt is kept on its own branch
         sent = [m["content"] for m in ollama.chat_requests[-1].body["messages"]]
         assert sent == ["q"]
+
+
+async def run_from_palette(app, pilot, command: str) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl+P, type the command's name, Enter on the first hit: as a user would."""
+    from textual.command import CommandList, CommandPalette
+
+    await pilot.press("ctrl+p")
+    await wait_for(lambda: isinstance(app.screen, CommandPalette))
+    await pilot.press(*command)
+    await wait_for(lambda: app.screen.query_one(CommandList).option_count > 0)
+    await pilot.pause(0.1)
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def test_system_prompt_from_the_palette_goes_with_every_later_prompt(ollama: OllamaServer) -> None:
+    ollama.script.push("Hello.", "Brief.", "Still brief.")
+    app = create_app(model=MODEL)
+    async with app.run_test() as pilot:
+        await pilot.press(*"hi", "enter")
+        await settle(app)
+        await run_from_palette(app, pilot, "Set system prompt")
+        await wait_for(lambda: isinstance(app.screen, TextScreen))
+        await pilot.press(*"Be terse.", "ctrl+s")
+        await pilot.press(*"next", "enter")
+        await settle(app)
+    assert ollama.chat_requests[-1].body["messages"][0] == {"role": "system", "content": "Be terse."}
+    again = create_app(model=MODEL)  # the session keeps it across restarts
+    async with again.run_test() as pilot:
+        await pilot.press(*"more", "enter")
+        await settle(again)
+    assert ollama.chat_requests[-1].body["messages"][0] == {"role": "system", "content": "Be terse."}
+
+
+async def test_export_writes_markdown_and_json_here_and_reports_a_failed_write(ollama: OllamaServer) -> None:
+    import json
+
+    ollama.script.push("Paris.")
+    app = create_app(model=MODEL)
+    async with app.run_test() as pilot:
+        await pilot.press(*"capital of France", "enter")
+        await settle(app)
+        await run_from_palette(app, pilot, "Export session as Markdown")
+        markdown = Path("ttt-capital-of-france.md")
+        await wait_for(markdown.exists)
+        assert "capital of France" in markdown.read_text() and "Paris." in markdown.read_text()
+        await run_from_palette(app, pilot, "Export session as JSON")
+        exported = Path("ttt-capital-of-france.json")
+        await wait_for(exported.exists)
+        texts = [m["parts"][0]["text"] for m in json.loads(exported.read_text())["messages"]]
+        assert texts == ["capital of France", "Paris."]
+        markdown.unlink()
+        markdown.mkdir()  # now the file can't be written
+        await run_from_palette(app, pilot, "Export session as Markdown")
+        await wait_for(lambda: any(n.title == "Export failed" for n in app._notifications))
+        assert app.is_running
+
+
+async def test_a_streaming_reply_leaves_you_where_you_scrolled_up_to(ollama: OllamaServer) -> None:
+    ollama.script.push(Reply(text=" ".join(f"word{n}" for n in range(800)), tokens_per_second=400))
+    app = create_app(model=MODEL)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*"long", "enter")
+        transcript = app.transcript
+        await wait_for(lambda: transcript.max_scroll_y > 5)
+        transcript.focus()
+        await pilot.press("pageup")  # reading something above while the reply goes on
+        await settle(app)
+        assert transcript.scroll_y < transcript.max_scroll_y and not transcript.is_anchored
+        await pilot.press("end")
+        await pilot.pause()
+        assert transcript.scroll_y == transcript.max_scroll_y

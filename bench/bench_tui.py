@@ -5,7 +5,7 @@
 - Start-up: ``python -m ttt -m ollama/llama3.2`` and a bare Textual App(Header, Footer) under a
   120x36 pty: spawn to the first output after the alternate-screen switch that holds the footer.
   One more ttt run lists ``sys.modules`` at exit: LiteLLM must not be among them.
-- Stream: 16,000 Markdown tokens (headings, lists, tables, code) at 2,000 tok/s from the project's
+- Stream: 16,000 Markdown tokens (headings, lists, tables, code, some of it 240 lines) at 2,000 tok/s from the project's
   Ollama server into ttt (``create_app`` + ``run_test``, prompt sent from the composer), into
   ``Markdown.update(text)`` once per frame, and into ``MarkdownStream``. "Received" is stamped
   in the app's event handler, "on screen" at the first screen update after the renderer took the
@@ -67,13 +67,15 @@ runpy.run_module("ttt", run_name="__main__", alter_sys=True)
 
 
 def reply_chunks(tokens: int = TOKENS) -> list[str]:
-    """A Markdown reply in ``tokens`` word-sized chunks: headings, prose, lists, tables and code."""
+    """A Markdown reply in ``tokens`` word-sized chunks: headings, prose, lists, tables and code
+    (mostly 12 lines, every 40th section 240)."""
     sections, words, n = [], 0, 0
     while words < tokens:
         n += 1
         prose = f"Streaming *Markdown* with `code`, **bold** text and a [link](https://x.org/{n}). " * 3
         rows = "".join(f"| r{j} | {j * n} | cell {j} |\n" for j in range(4))
-        code = "".join(f"def f{j}(x: int) -> int:\n    return x * {j}\n" for j in range(6))
+        long = n % 40 == 20  # now and then a 240-line block, as models write
+        code = "".join(f"def f{j}(x: int) -> int:\n    return x * {j}\n" for j in range(120 if long else 6))
         sections.append(
             f"## Section {n}\n\n{prose}\n\n- one\n- two with `code`\n\n"
             f"| name | value | note |\n|---|---|---|\n{rows}\n```python\n{code}```\n\n"

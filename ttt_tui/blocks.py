@@ -53,8 +53,20 @@ def _closes(line: str, fence: str) -> bool:
     return len(stripped) >= len(fence) and set(stripped) == {fence[0]}
 
 
+def fence(block: str) -> str:
+    """The fence (``` or ~~~, maybe longer) a block opens with, or ""."""
+    match = _FENCE.match(block.lstrip("\n"))
+    return match.group(1) if match else ""
+
+
 def is_fence(block: str) -> bool:
-    return bool(_FENCE.match(block.lstrip("\n")))
+    return bool(fence(block))
+
+
+def code_of(block: str) -> str:
+    """The code inside one fenced block."""
+    lines = block.strip("\n").splitlines()
+    return "\n".join(lines[1:-1] if len(lines) > 1 and is_fence(lines[-1]) else lines[1:])
 
 
 def split_blocks(text: str) -> list[str]:

@@ -10,6 +10,7 @@ from tests.providers import OllamaServer, Reply
 from tests.tui.conftest import MODEL, FakeBackend, settle
 from ttt_tui.app import create_app
 from ttt_tui.blocks import BlockSplitter, split_blocks
+from ttt_tui.rendering import CODE_CHUNK, _code_chunk, render_live, render_markdown
 from ttt_tui.widgets.message import AssistantMessage, UserMessage
 from ttt_tui.widgets.reply_body import ReplyBody
 
@@ -90,3 +91,29 @@ async def test_a_reply_added_right_after_the_welcome_panel_goes_is_still_followe
         await app.transcript.add(UserMessage("hi"))
         await pilot.pause()
         assert app.transcript.is_anchored  # a deferred scroll home must not release it later
+
+
+@pytest.mark.parametrize("lines", [0, 1, CODE_CHUNK, CODE_CHUNK + 1, 3 * CODE_CHUNK + 5])
+def test_an_open_code_block_renders_in_chunks_like_the_whole_block(lines: int) -> None:
+    from rich.console import Console
+    from rich.style import Style
+
+    code = "".join(f"def f{i}(x: int) -> int:  # line {i}\n" for i in range(lines))
+    console, style = Console(width=60, color_system="truecolor"), Style(bgcolor="#101010")
+    streaming = render_live(f"```python\n{code}", 60, "monokai", style, console)
+    settled = render_markdown(f"```python\n{code}```\n", 60, "monokai", style, console)
+    assert streaming == settled  # same text, same colours, same padding
+
+
+def test_the_part_of_a_long_open_code_block_already_shown_is_not_rendered_again() -> None:
+    from rich.console import Console
+    from rich.style import Style
+
+    code = "".join(f"x{i} = {i}\n" for i in range(10 * CODE_CHUNK))
+    args = (60, "monokai", Style(), Console(width=60))
+    render_live(f"```python\n{code}", *args)
+    before = _code_chunk.cache_info()
+    render_live(f"```python\n{code}y = 1\n", *args)  # one more line arrived
+    after = _code_chunk.cache_info()
+    # nine chunks come from the cache, the one just completed is rendered once, the new line apart
+    assert (after.hits - before.hits, after.misses - before.misses) == (9, 1)

@@ -3,8 +3,9 @@
 Textual's ``Markdown`` makes a widget per block, and every widget costs style and layout work on
 every frame; at 2,000 tokens/s that alone outruns the frame budget, and it grows with the reply.
 Here a reply is one widget: a settled block (see ``BlockSplitter``) is rendered once to learn
-its height and again only while it is on screen, only the bounded live tail is rendered each
-frame, and the widget's height is a sum kept as blocks arrive. So a frame costs the same however
+its height and again only while it is on screen, only the live tail is rendered each frame (an
+open code block in chunks, see ``render_live``), and the widget's height is a sum kept as blocks
+arrive. So a frame costs the same however
 long the reply is, and memory holds text, not rendered lines.
 Model text only ever reaches the screen through Rich's ``Markdown``, never as Textual markup.
 """
@@ -13,92 +14,17 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from functools import lru_cache
-from typing import ClassVar
 
-from pygments.lexer import Lexer
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.markdown import CodeBlock, Markdown, MarkdownElement
-from rich.segment import Segment
+from rich.console import Console
 from rich.style import Style
-from rich.syntax import Syntax
-from textual.app import App
 from textual.events import Click
 from textual.geometry import Size
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ttt_tui.blocks import is_fence
-
-Line = list[Segment]
-
-
-def code_theme(app: App[object]) -> str:
-    return "monokai" if app.current_theme.dark else "default"
-
-
-def code_of(block: str) -> str:
-    """The code inside one fenced block."""
-    lines = block.strip("\n").splitlines()
-    return "\n".join(lines[1:-1] if len(lines) > 1 and is_fence(lines[-1]) else lines[1:])
-
-
-@lru_cache(maxsize=64)
-def _lexer(name: str) -> Lexer | str:
-    try:
-        return get_lexer_by_name(name, stripnl=False, ensurenl=True, tabsize=4)
-    except ClassNotFound:
-        return "text"
-
-
-class _CodeBlock(CodeBlock):
-    """Rich's code block with its lexer and theme looked up once per name, not once per block:
-    pygments finds a lexer by name by scanning all of them (~5 ms a block here)."""
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        code = str(self.text).rstrip()
-        theme = _syntax_theme(self.theme)
-        yield Syntax(code, _lexer(self.lexer_name), theme=theme, word_wrap=True, padding=1)
-
-
-class _Markdown(Markdown):
-    elements: ClassVar[dict[str, type[MarkdownElement]]] = {
-        **Markdown.elements,
-        "fence": _CodeBlock,
-        "code_block": _CodeBlock,
-    }
-
-
-_syntax_theme = lru_cache(maxsize=8)(Syntax.get_theme)
-
-
-@lru_cache(maxsize=128)
-def render_markdown(source: str, width: int, code_theme: str, style: Style, console: Console) -> list[Line]:
-    """Lines of one Markdown block. Cached for the blocks on screen; the rest are rendered again
-    if scrolled back to, so memory (and the garbage collector's work) stays bounded. Segments,
-    not ``Strip``s: a Strip keeps caches of everything derived from it while it lives."""
-    text = source.strip("\n")
-    if not text or width <= 0:
-        return []
-    markdown = _Markdown(text, code_theme=code_theme, hyperlinks=False)
-    options = console.options.update_width(width).reset_height()
-    lines = console.render_lines(markdown, options, style=style)
-    blank = [_is_blank(line, style) for line in lines]
-    if all(blank):
-        return []
-    first, last = blank.index(False), len(blank) - blank[::-1].index(False)
-    return lines[first:last]  # blocks are spaced by one blank line, whatever Rich puts around them
-
-
-def _is_blank(line: Line, style: Style) -> bool:
-    """Only spaces on the widget's own background (a code block's padding has its own)."""
-    return all(
-        not text.strip() and (segment_style is None or segment_style.bgcolor == style.bgcolor)
-        for text, segment_style, _ in line
-    )
+from ttt_tui.blocks import code_of, is_fence
+from ttt_tui.rendering import Line, code_theme, render_live, render_markdown
 
 
 class ReplyBody(Widget):
@@ -147,7 +73,7 @@ class ReplyBody(Widget):
             self.refresh(layout=True)
             return
         height = len(self._live)
-        self._live = render_markdown.__wrapped__(source, *self._render_args())
+        self._live = render_live(source, *self._render_args())
         self.refresh(layout=len(self._live) != height)
 
     def _render_args(self) -> tuple[int, str, Style, Console]:
@@ -170,7 +96,7 @@ class ReplyBody(Widget):
             self._key, self._starts, self._ends, self._height = key, [], [], 0
             for block in self.blocks:
                 self._append(block)
-            self._live = render_markdown.__wrapped__(self.live, *self._render_args())
+            self._live = render_live(self.live, *self._render_args())
 
     def _gap(self) -> int:
         return 1 if self._height and self._live else 0

@@ -108,7 +108,7 @@ class Probe:
         self.recv = self.shown = 0  # characters
         self.first = self.last = self.ready_at = 0.0
         self.paints: list[list[float]] = []  # [time, tokens received, tokens shown, cpu s, update ms]
-        self.keys: list[float] = []
+        self.keys: list[tuple[float, float]] = []  # (pressed at, ms until the input had it)
         self.ready: Callable[[], bool] = lambda: False
         from textual.screen import Screen
 
@@ -152,16 +152,19 @@ class Probe:
         app._display = painted
 
     async def press_keys(self, app: Any, value: Callable[[], str], done: Callable[[], bool]) -> None:
-        """Every 200 ms a key as the driver sends it; time until the input's value has it."""
+        """Every 200 ms a key as the driver sends it; time until the input's value has it. Goes on
+        for a second after ``done``: what the end of a reply costs shows there."""
         from textual.events import Key
 
-        while not done():
+        ended = 0.0
+        while not ended or time.perf_counter() - ended < 1:
+            ended = ended or (time.perf_counter() if done() else 0.0)
             await asyncio.sleep(0.2)
             before, start = value(), time.perf_counter()
             app.post_message(Key("x", "x"))
             while value() == before and time.perf_counter() - start < 10:
                 await asyncio.sleep(0.001)
-            self.keys.append((time.perf_counter() - start) * 1000)
+            self.keys.append((start, (time.perf_counter() - start) * 1000))
 
     def report(self) -> dict[str, Any]:
         shown = next((p[0] for p in self.paints if p[2] >= self.tokens(self.total)), float("nan"))
@@ -169,8 +172,9 @@ class Probe:
             "rate": TOKENS / (shown - self.first),
             "recv_rate": TOKENS / (self.last - self.first),
             "lag": (shown - self.last) * 1000,
-            "key_med": statistics.median(self.keys),
-            "key_max": max(self.keys),
+            "key_med": statistics.median(during := [ms for at, ms in self.keys if at < self.last]),
+            "key_max": max(during),
+            "key_after": max((ms for at, ms in self.keys if at >= self.last), default=float("nan")),
         }
         for lo, hi, label in WINDOWS:
             before = [p for p in self.paints if 0 < p[2] <= lo]
@@ -528,7 +532,8 @@ def report(url: str, starts: int, streams: int, opens: int) -> int:
         f"lag, last token received → painted, ms | {cells('lag')} | < 100",
         *windows("CPU per token, µs", "cpu", "{:.0f}", "flat"),
         *windows("screen update (layout+paint+ANSI), ms", "paint", "{:.1f}", "flat"),
-        f"key → in the input, median / worst, ms | {' | '.join(keys)} | < 50",
+        f"key → in the input while it streams, median / worst, ms | {' | '.join(keys)} | < 50",
+        f"key → in the input, worst in the second after the last token, ms | {cells('key_after')} |",
         f"**{MESSAGES:,}-message session**, median of {opens} | ttt | `Markdown` per message, same paging | |",
         f"app start → newest message painted, ms | {cells('open', kinds=opened)} | | < 200",
         f"switch to it from a new session, ms | {med('open-ttt', 'switch')} | | | < 200",

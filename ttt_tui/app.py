@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -26,7 +27,6 @@ from ttt.core.errors import AIError
 from ttt.core.session.store import Store, StoredMessage
 from ttt.core.types import ImagePart
 from ttt_tui.approval import Approvals
-from ttt_tui.collector import freeze_startup_objects
 from ttt_tui.commands import AppCommands, ModelCommands, SessionCommands, ThemeCommands
 from ttt_tui.controller import Controller
 from ttt_tui.session_actions import SessionActions
@@ -148,7 +148,10 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         for problem in self.problems:
             self.report(problem)
         self._probe()
-        self.call_after_refresh(freeze_startup_objects)  # see ttt_tui.collector
+        # A full garbage collection walks every tracked object: ~60 ms for what start-up leaves
+        # alive, and one landing mid-stream held up that frame and any key pressed with it. What
+        # is alive now (modules, classes, this screen) stays alive: leave it out of collections.
+        self.call_after_refresh(gc.freeze)
 
     def on_unmount(self) -> None:
         self.controller.close()

@@ -22,7 +22,6 @@ from ttt.core.types import (
     ToolResultEvent,
     Usage,
 )
-from ttt_tui.collector import pause_full_collections, resume_full_collections
 from ttt_tui.widgets.inspector import ToolInspector
 from ttt_tui.widgets.message import AssistantMessage, UserMessage
 from ttt_tui.widgets.status import Stats, StatusLine
@@ -53,7 +52,6 @@ class Turn:
         self.results: dict[str, ToolResult] = {}
         self.images: list[ImagePart] = []  # attached to the prompt
         self.user: UserMessage | None = None  # the prompt's view; gets its stored id when the turn ends
-        pause_full_collections()  # until the reply's last frame: see ttt_tui.collector
 
     def handle(self, event: StreamEvent) -> None:
         if isinstance(event, TextDelta):
@@ -115,7 +113,6 @@ class Turn:
         return type(error).__name__, str(error)
 
     async def end(self, mark: str = "", error: bool = False) -> None:
-        self.reply.call_after_refresh(resume_full_collections)
         self.stats.rate = None
         self.stats.state = ""
         await self.reply.finish(mark, error=error)

@@ -148,12 +148,17 @@ class AssistantMessage(MessageView):
         self._body.show_live(self._splitter.tail)
 
     async def finish(self, mark: str = "", *, error: bool = False) -> None:
-        """The reply ended: the tail is settled too, parsed once more as a whole."""
+        """The reply ended: the tail is settled too, parsed once more as a whole, right after the
+        frame that shows the last of it (a long code block takes a while to render whole)."""
         self.streaming = False
         self.flush()
         tail, self._splitter = self._splitter.tail, BlockSplitter()
-        self._body.show_live("")
-        self._body.add([tail] if tail.strip() else [])
+
+        def settle() -> None:
+            self._body.show_live("")
+            self._body.add([tail] if tail.strip() else [])
+
+        self.call_after_refresh(settle)
         if mark:
             self.set_mark(mark, error=error)
 

@@ -219,8 +219,13 @@ class TTTApp(SessionActions, ViewActions, App[int]):
 
     @work(exclusive=True, exit_on_error=False, group="probe")
     async def _probe(self) -> None:
-        """Find out, off the first frame, whether any model can answer; explain if not."""
-        self.connection_problem = await self.controller.connection_problem()
+        """Find out, off the first frame, which model would answer (the status line says so) or,
+        when none can, explain how to connect one."""
+        route, self.connection_problem = await self.controller.probe()
+        stats = self._stats()
+        if route is not None and not stats.backend:  # nothing has answered in this session yet
+            stats.model, stats.backend, stats.route = route.model, route.backend, route.reason
+            self.query_one(StatusLine).show(stats)
         if self.connection_problem and self.transcript.query(Welcome):
             await self.transcript.show([self._welcome()])
 

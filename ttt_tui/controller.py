@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ttt.core import api
 from ttt.core.errors import AIError
@@ -23,6 +23,9 @@ from ttt.core.session.chat import ChatSession
 from ttt.core.session.persistent import PersistentChatSession
 from ttt.core.session.store import ROOT, SessionRecord, Store, StoredMessage, StoreError
 from ttt.core.types import ImagePart, Message, StreamEvent
+
+if TYPE_CHECKING:
+    from ttt.core.routing import Route
 
 NEW_TITLE = "New chat"
 MARKS = ("\x02", "\x03")  # around matched words in search snippets; the sidebar highlights them
@@ -404,21 +407,20 @@ class Controller:
 
         return await list_models(api.get_config())
 
-    async def connection_problem(self) -> str | None:
-        """Why no model can answer (``None`` when one can): routing the session's model, no request."""
+    async def probe(self) -> tuple[Route | None, str | None]:
+        """Where the session's next prompt would go, or why no model can answer; no request."""
         from ttt.core.routing import BackendPool, Router
 
         config = api.get_config()
         pool = BackendPool(config)
         try:
-            await Router(config, pool).resolve(self.current.model or None)
+            return await Router(config, pool).resolve(self.current.model or None), None
         except AIError as error:
-            return f"{error.title}: {error.message}"
+            return None, f"{error.title}: {error.message}"
         except Exception as error:  # a broken plugin must not stop the app from opening
-            return f"{type(error).__name__}: {error}"
+            return None, f"{type(error).__name__}: {error}"
         finally:
             await pool.aclose()
-        return None
 
 
 def _title(prompt: str) -> str:

@@ -10,6 +10,7 @@ from ttt.core import api
 from ttt_tui.app import create_app
 from ttt_tui.widgets.composer import Composer
 from ttt_tui.widgets.message import AssistantMessage, UserMessage
+from ttt_tui.widgets.status import StatusLine
 from ttt_tui.widgets.welcome import Welcome
 
 
@@ -130,6 +131,21 @@ async def test_welcome_explains_how_to_connect_when_nothing_answers() -> None:
         await settle(app)
         assert app.composer.text == "hello"
         assert app.transcript.latest(AssistantMessage).has_class("-error")  # type: ignore[union-attr]
+
+
+async def test_status_line_names_the_model_that_will_answer_before_the_first_prompt(
+    ollama: OllamaServer,
+) -> None:
+    app = create_app(settings=NO_LOCAL_MODEL)  # no model configured: routing picks one
+    async with app.run_test():
+        await settle(app)
+        for _ in range(200):
+            if app.stats[app.controller.current.id].backend:
+                break
+            await asyncio.sleep(0.02)
+        status = str(app.query_one(StatusLine).render())
+        assert "ollama/llama3.2" in status and "local" in status, status
+        assert "no model chosen" not in status
 
 
 async def test_copy_message_and_code_block(ollama: OllamaServer) -> None:

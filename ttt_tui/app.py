@@ -303,7 +303,7 @@ class TTTApp(SessionActions, ViewActions, App[int]):
             await self.transcript.show([])
         elif self.transcript.has_newer:  # scrolled far back: the new turn goes under the newest page
             await self._show_newest()
-        reply = AssistantMessage(model=session.model)
+        reply = AssistantMessage(model=session.model, streaming=True)
         user = UserMessage(prompt if shown is None else shown)
         await self.transcript.add(user)
         await self.transcript.add(reply)

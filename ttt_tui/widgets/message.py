@@ -76,12 +76,13 @@ class AssistantMessage(MessageView):
         thinking: str = "",
         tool_lines: list[Text] | None = None,
         index: int | None = None,
+        streaming: bool = False,
     ) -> None:
         super().__init__(text, index=index)
         self.tool_lines = tool_lines or []
         self.model = model
         self.thinking = thinking
-        self.streaming = False
+        self.streaming = streaming  # from the moment its turn is sent until ``finish``
         self.tokens = 0
         self._chunks: list[str] = []
         self._thinking_chunks: list[str] = []
@@ -117,7 +118,6 @@ class AssistantMessage(MessageView):
     # --- streaming ------------------------------------------------------------------------------
 
     def start(self, model: str) -> None:
-        self.streaming = True
         self.model = model
         self._role.update(self._role_text())
 

@@ -10,7 +10,7 @@ import contextlib
 import gc
 import time
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -30,7 +30,6 @@ from ttt_tui.approval import Approvals
 from ttt_tui.commands import AppCommands, ModelCommands, SessionCommands, ThemeCommands
 from ttt_tui.controller import Controller
 from ttt_tui.session_actions import SessionActions
-from ttt_tui.turn import Turn
 from ttt_tui.view_actions import ViewActions
 from ttt_tui.widgets.attachments import AttachmentBar
 from ttt_tui.widgets.composer import Composer
@@ -39,7 +38,10 @@ from ttt_tui.widgets.message import AssistantMessage, MessageView, UserMessage
 from ttt_tui.widgets.sidebar import SessionSidebar
 from ttt_tui.widgets.status import Stats, StatusLine
 from ttt_tui.widgets.transcript import PAGE, Transcript, span, views_for
-from ttt_tui.widgets.welcome import Welcome
+
+if TYPE_CHECKING:
+    from ttt_tui.turn import Turn
+    from ttt_tui.widgets.welcome import Welcome
 
 FPS = 20
 YIELD_EVERY = 0.005  # seconds of event handling before the turn worker lets the UI run
@@ -148,10 +150,19 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         for problem in self.problems:
             self.report(problem)
         self._probe()
-        # A full garbage collection walks every tracked object: ~60 ms for what start-up leaves
-        # alive, and one landing mid-stream held up that frame and any key pressed with it. What
-        # is alive now (modules, classes, this screen) stays alive: leave it out of collections.
-        self.call_after_refresh(gc.freeze)
+        self.call_after_refresh(self._started)
+
+    def _started(self) -> None:
+        """Leave what start-up made out of garbage collections, and collect from here on.
+
+        A full collection walks every tracked object: ~60 ms for what start-up leaves alive, and
+        one landing mid-stream held up that frame and any key pressed with it. What is alive now
+        (modules, classes, this screen) stays alive, so it is frozen out of collections. ``ttt``
+        starts the app with the collector paused (collecting during start-up cost ~45 ms of the
+        first frame); it resumes here, and the little cyclic garbage of start-up is frozen too.
+        """
+        gc.freeze()
+        gc.enable()
 
     def on_unmount(self) -> None:
         self.controller.close()
@@ -201,6 +212,10 @@ class TTTApp(SessionActions, ViewActions, App[int]):
             inspector.show_stored([c for m in found for c in m.tool_calls], results, older)
 
     def _welcome(self) -> Welcome:
+        """Imported here: Textual's Markdown costs ~15 ms of start-up, and a start that resumes a
+        session with messages never shows the welcome."""
+        from ttt_tui.widgets.welcome import Welcome
+
         return Welcome(self.connection_problem, str(paths().user_config))
 
     def _stats(self) -> Stats:
@@ -226,7 +241,7 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         if route is not None and not stats.backend:  # nothing has answered in this session yet
             stats.model, stats.backend, stats.route = route.model, route.backend, route.reason
             self.query_one(StatusLine).show(stats)
-        if self.connection_problem and self.transcript.query(Welcome):
+        if self.connection_problem and self.transcript.query("Welcome"):
             await self.transcript.show([self._welcome()])
 
     async def on_session_sidebar_selected(self, event: SessionSidebar.Selected) -> None:
@@ -267,7 +282,7 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         self.query_one(StatusLine).show(stats)
         self.refresh_sidebar()
         self.notify(f"This session now uses {model}", timeout=2)
-        if self.transcript.query(Welcome):
+        if self.transcript.query("Welcome"):
             self._probe()
 
     # --- turns ----------------------------------------------------------------------------------
@@ -294,12 +309,14 @@ class TTTApp(SessionActions, ViewActions, App[int]):
 
     async def send(self, prompt: str, images: Sequence[ImagePart] = (), shown: str | None = None) -> None:
         """Show the prompt and an empty reply, then stream the turn into it."""
+        from ttt_tui.turn import Turn
+
         try:
             session = self.controller.ensure_stored(prompt)
         except AIError as error:
             self.report(error)
             return
-        if self.transcript.query(Welcome):
+        if self.transcript.query("Welcome"):
             await self.transcript.show([])
         elif self.transcript.has_newer:  # scrolled far back: the new turn goes under the newest page
             await self._show_newest()

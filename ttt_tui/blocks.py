@@ -66,7 +66,8 @@ def is_fence(block: str) -> bool:
 def code_of(block: str) -> str:
     """The code inside one fenced block."""
     lines = block.strip("\n").splitlines()
-    return "\n".join(lines[1:-1] if len(lines) > 1 and is_fence(lines[-1]) else lines[1:])
+    closed = len(lines) > 1 and _closes(lines[-1], fence(block))
+    return "\n".join(lines[1:-1] if closed else lines[1:])
 
 
 def split_blocks(text: str) -> list[str]:

@@ -45,9 +45,7 @@ class _CodeBlock(CodeBlock):
     pygments finds a lexer by name by scanning all of them (~5 ms a block here)."""
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        code = str(self.text).rstrip()
-        theme = _syntax_theme(self.theme)
-        yield Syntax(code, _lexer(self.lexer_name), theme=theme, word_wrap=True, padding=1)
+        yield _syntax(str(self.text).rstrip(), self.lexer_name, self.theme, (1, 1, 1, 1))
 
 
 class _Markdown(Markdown):
@@ -59,6 +57,11 @@ class _Markdown(Markdown):
 
 
 _syntax_theme = lru_cache(maxsize=8)(Syntax.get_theme)
+
+
+def _syntax(code: str, lexer: str, theme: str, padding: tuple[int, int, int, int]) -> Syntax:
+    """Code as Rich's Markdown shows it, with the cached lexer and theme."""
+    return Syntax(code, _lexer(lexer), theme=_syntax_theme(theme), word_wrap=True, padding=padding)
 
 
 @lru_cache(maxsize=128)
@@ -114,6 +117,5 @@ def _code_chunk(
     code: str, lexer: str, top: bool, bottom: bool, width: int, theme: str, style: Style, console: Console
 ) -> list[Line]:
     """Lines of a run of code, padded like a whole code block only at the block's own edges."""
-    padding = (int(top), 1, int(bottom), 1)
-    syntax = Syntax(code, _lexer(lexer), theme=_syntax_theme(theme), word_wrap=True, padding=padding)
+    syntax = _syntax(code, lexer, theme, (int(top), 1, int(bottom), 1))
     return console.render_lines(syntax, console.options.update_width(width).reset_height(), style=style)

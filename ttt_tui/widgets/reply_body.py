@@ -87,7 +87,7 @@ class ReplyBody(Widget):
         start = self._height + 1 if lines and self._height else self._height
         self._starts.append(start)
         self._ends.append(start + lines)
-        self._height = max(self._height, start + lines)
+        self._height = start + lines
 
     def _layout(self, width: int) -> None:
         """Measure everything again for a new width or theme (new line breaks, new colours)."""

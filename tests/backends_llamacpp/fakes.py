@@ -24,6 +24,7 @@ from pathlib import Path
 args = sys.argv[1:]
 here = Path(__file__)
 here.with_suffix(".argv").write_text(json.dumps(args))
+here.with_suffix(".env").write_text(json.dumps(dict(os.environ)))
 child = subprocess.Popen(["sleep", "300"])  # a grandchild, to check the group is stopped
 here.with_suffix(".child").write_text(str(child.pid))
 ready_at = time.monotonic() + 0.3

@@ -11,6 +11,7 @@ import pytest
 
 from tests.backends_llamacpp.fakes import config_for, fake_model, fake_server, wait_gone
 from tests.providers import OpenAIServer, Reply
+from ttt.core.backends import llama_probe
 from ttt.core.backends.base import Backend
 from ttt.core.backends.llamacpp import LlamaCppBackend, local_model_installed
 from ttt.core.config import Config, LlamaCppConfig
@@ -116,7 +117,7 @@ async def test_attached_models_and_status(attached: LlamaCppBackend, llama_api: 
 
 async def test_managed_starts_on_first_use_and_reuses(managed: LlamaCppBackend) -> None:
     status = await managed.status()
-    assert status.available and "not running" in status.detail and managed.server.pid is None
+    assert status.available and "starts on first use" in status.detail and managed.server.pid is None
     response = await managed.ask(request("hi", model="llamacpp/tiny-model"))
     assert response.text == "Hello from fake llama"
     assert (response.input_tokens, response.output_tokens, response.finish_reason) == (7, 4, "stop")
@@ -127,7 +128,7 @@ async def test_managed_starts_on_first_use_and_reuses(managed: LlamaCppBackend) 
     status = await managed.status()
     assert f"(pid {pid})" in status.detail and "running at http://127.0.0.1:" in status.detail
     await managed.aclose()
-    assert wait_gone(pid) and "not running" in (await managed.status()).detail
+    assert wait_gone(pid) and "starts on first use" in (await managed.status()).detail
 
 
 async def test_managed_server_crash_mid_reply(managed: LlamaCppBackend) -> None:
@@ -153,7 +154,11 @@ async def test_managed_models_and_availability(tmp_path: Path) -> None:
     backend = LlamaCppBackend(config_for(fake_server(tmp_path), fake_model(tmp_path)))
     assert backend.is_available
     [info] = await backend.models()
-    assert info.name == "llamacpp/tiny-model" and info.available and info.context_length == 4096
+    assert info.name == "llamacpp/tiny-model" and info.context_length == 4096
+    assert not info.available, "listed as available before it has answered on this machine"
+    assert llama_probe.check(backend.config.llamacpp).ok
+    [info] = await backend.models()
+    assert info.available
     missing = LlamaCppBackend(config_for(fake_server(tmp_path), tmp_path / "gone.gguf"))
     assert not missing.is_available
     [info] = await missing.models()

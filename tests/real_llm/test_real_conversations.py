@@ -23,7 +23,10 @@ PROMPT = "Name three colours."
 
 def use(real_llama: RealLlama) -> None:
     api.configure(
-        model=real_llama.model, temperature=0.0, llamacpp={"base_url": real_llama.base_url}, max_tokens=40
+        model=real_llama.model,
+        temperature=0.0,
+        llamacpp={"base_url": real_llama.base_url, "api_key": real_llama.server.api_key},
+        max_tokens=40,
     )
 
 
@@ -78,3 +81,32 @@ async def test_a_tui_conversation(real_llama: RealLlama) -> None:
         reply = app.transcript.latest(AssistantMessage)
         assert isinstance(reply, AssistantMessage) and reply.text.strip()
         assert app.stats[app.controller.current.id].output_tokens > 0
+
+
+def test_first_run_answers_offline_with_no_key_and_no_ollama(isolated: Path) -> None:
+    """A fresh install, no config, no key, no Ollama: `ttt -p` starts the embedded runtime itself
+    and answers; `ttt status` then says the offline model answered here."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    assert not any(name.endswith("_API_KEY") for name in env)
+    run = [sys.executable, "-m", "ttt", "-p", PROMPT, "--max-tokens", "20", "--json"]
+    done = subprocess.run(run, capture_output=True, text=True, env=env, timeout=180)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert (data["model"], data["backend"]) == ("llamacpp/smollm2", "llamacpp")
+    assert data["text"].strip() and data["output_tokens"] > 0
+    status = subprocess.run(
+        [sys.executable, "-m", "ttt", "status"], capture_output=True, text=True, env=env, timeout=60
+    )
+    line = next(line for line in status.stdout.splitlines() if "llamacpp" in line)
+    assert line.startswith("✓") and "smollm2 answered" in line
+
+
+def test_our_server_refuses_requests_without_its_key(real_llama: RealLlama) -> None:
+    """The server ttt starts is not an open model for anything else on this machine."""
+    import httpx
+
+    body = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}
+    url = f"{real_llama.base_url}/v1/chat/completions"
+    assert httpx.post(url, json=body, timeout=30).status_code == 401
+    headers = {"Authorization": f"Bearer {real_llama.server.api_key}"}
+    assert httpx.post(url, json=body, headers=headers, timeout=60).status_code == 200

@@ -40,9 +40,12 @@ def add_parsers(commands: Any) -> None:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from ttt.core.api import get_config
+    from ttt.core.backends.llama_probe import check
     from ttt.core.inventory import list_models
 
-    models = asyncio.run(list_models(get_config()))
+    config = get_config()
+    check(config.llamacpp)  # the offline model is listed as available only once it has answered here
+    models = asyncio.run(list_models(config))
     if args.json:
         print(json.dumps([_model_dict(m) for m in models], indent=2))
         return 0

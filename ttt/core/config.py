@@ -47,6 +47,7 @@ class LlamaCppConfig:
     model_path: str = ""  # a GGUF file; empty: the bundled SmolLM2 if installed
     binary: str = ""  # llama-server executable; empty: the bundled one if installed
     base_url: str = ""  # attach to a llama-server that already runs instead of starting one
+    api_key: str = ""  # the key that server was started with (--api-key), if any
     ctx_size: int = 4096
     threads: int = 0  # 0: llama-server's default
     startup_timeout: float = 60.0

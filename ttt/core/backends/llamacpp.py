@@ -1,7 +1,8 @@
 """The llama.cpp backend: a managed (or attached) ``llama-server`` spoken to over OpenAI's protocol.
 
-It is what makes ttt work offline out of the box: with the bundled SmolLM2 GGUF and the bundled
-llama-server installed, ``llamacpp/smollm2`` answers with no key, no Ollama and no network. The
+It is what makes ttt work offline out of the box: with the bundled SmolLM2 GGUF and the embedded
+llama.cpp runtime (xllamacpp) installed, ``llamacpp/smollm2`` answers with no key, no Ollama and no
+network. The
 wire format is OpenAI's, so requests and chunks go through the same translator as the cloud
 backend and errors through the same mapping.
 """
@@ -15,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ttt.core.backends import llama_probe
 from ttt.core.backends.base import BackendStatus, BaseBackend
 from ttt.core.backends.error_map import map_error
 from ttt.core.backends.llama_server import (
     LlamaServer,
-    find_binary,
     find_model,
+    find_runtime,
     installation_problem,
     model_name,
 )
@@ -39,10 +41,13 @@ PREFIX = "llamacpp/"
 def local_model_installed(config: Config | None = None) -> bool:
     """Whether a llama.cpp model can answer without any network: the router's offline fallback.
 
-    True when a llama-server to attach to is configured, or a binary and a GGUF are installed.
-    Cheap: nothing is started or contacted."""
+    True when a llama-server to attach to is configured, or a runtime and a GGUF are installed
+    and have not been found unable to run here. Cheap: nothing is started or contacted."""
     settings = (config or Config()).llamacpp
-    return bool(settings.base_url) or installation_problem(settings) is None
+    if settings.base_url:
+        return True
+    verdict = llama_probe.remembered(settings)
+    return installation_problem(settings) is None and (verdict is None or verdict.ok)
 
 
 class LlamaCppBackend(BaseBackend):
@@ -63,7 +68,8 @@ class LlamaCppBackend(BaseBackend):
 
     @property
     def is_available(self) -> bool:
-        """A server to attach to is configured, or the binary and the model file exist."""
+        """A server to attach to is configured, or a runtime and the model exist (and were not
+        found unable to run here)."""
         return local_model_installed(self.config)
 
     async def _connect(self) -> AsyncOpenAI:
@@ -78,7 +84,11 @@ class LlamaCppBackend(BaseBackend):
             http = DefaultAsyncHttpxClient(verify=False) if url.startswith("http://") else None
             timeout = Timeout(self.config.timeout, connect=self.config.connect_timeout)
             self._client = AsyncOpenAI(
-                base_url=f"{url}/v1", api_key="not-needed", max_retries=0, timeout=timeout, http_client=http
+                base_url=f"{url}/v1",
+                api_key=self.server.api_key,
+                max_retries=0,
+                timeout=timeout,
+                http_client=http,
             )
             self._client_url = url
         return self._client
@@ -115,7 +125,12 @@ class LlamaCppBackend(BaseBackend):
     async def astream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Stream one request; a server dying mid-reply raises ProviderError after the text so far."""
         model = self._check_model(request.model)
-        client = await self._connect()
+        try:
+            client = await self._connect()
+        except AIError as error:
+            if self.server.startup_exit is not None:  # it crashed starting: not usable here
+                llama_probe.remember(self.config.llamacpp, llama_probe.Verdict(False, error.message))
+            raise
         translator = ChunkTranslator()
         try:
             stream = await client.chat.completions.create(**self._params(request, model))
@@ -128,6 +143,10 @@ class LlamaCppBackend(BaseBackend):
             raise await self._explain_crash(error) from exc
         for event in translator.close():
             yield event
+        if not self.server.attached and llama_probe.remembered(self.config.llamacpp) is None:
+            runtime = find_runtime(self.config.llamacpp)
+            detail = f"answered ({runtime.label if runtime else 'llama-server'})"
+            llama_probe.remember(self.config.llamacpp, llama_probe.Verdict(True, detail))
 
     async def _explain_crash(self, error: AIError) -> AIError:
         """A dropped stream from our own server most likely means it died: say so, and where its
@@ -145,12 +164,16 @@ class LlamaCppBackend(BaseBackend):
         )
 
     async def models(self) -> list[ModelInfo]:
-        """The one model served; in attach mode, whatever the server reports."""
+        """The one model served (available once it has answered on this machine); in attach mode,
+        whatever the server reports. Listing never starts a server."""
         if self.server.attached and not self.config.llamacpp.model_path:
             served = await self._served_models()
             if served:
                 return [self._info(name, True) for name in served]
-        return [self._info(self.model, self.is_available)]
+        if self.server.attached:
+            return [self._info(self.model, True)]
+        verdict = llama_probe.remembered(self.config.llamacpp)  # `ttt models` checks first
+        return [self._info(self.model, verdict is not None and verdict.ok)]
 
     def _info(self, name: str, available: bool) -> ModelInfo:
         return ModelInfo(
@@ -165,7 +188,8 @@ class LlamaCppBackend(BaseBackend):
         """Model names an attached server lists (llama-server names them by GGUF path)."""
         try:
             async with httpx.AsyncClient(timeout=self.config.connect_timeout) as http:
-                response = await http.get(f"{self.server.base_url}/v1/models")
+                headers = {"Authorization": f"Bearer {self.server.api_key}"}
+                response = await http.get(f"{self.server.base_url}/v1/models", headers=headers)
                 response.raise_for_status()
                 data = response.json().get("data") or []
         except (httpx.HTTPError, ValueError, AttributeError):
@@ -174,21 +198,22 @@ class LlamaCppBackend(BaseBackend):
         return [Path(i).name.removesuffix(".gguf") for i in ids if i]
 
     async def status(self) -> BackendStatus:
-        """Installed or not (and why), running or not; never starts a server."""
+        """Usable here or not (and why), running or not. The first call on a machine starts the
+        server once to ask for one token (``llama_probe.check``); later calls read its verdict."""
         settings = self.config.llamacpp
         if self.server.attached:
             answering = bool(await self._served_models())
             state = "answering" if answering else "not answering"
             return BackendStatus(self.name, answering, f"attached to {self.server.base_url} ({state})")
-        problem = installation_problem(settings)
-        if problem is not None:
-            return BackendStatus(self.name, False, problem.message)
+        verdict = await asyncio.to_thread(llama_probe.check, settings)
+        if not verdict.ok:
+            return BackendStatus(self.name, False, verdict.detail)
         running = (
             f"running at {self.server.base_url} (pid {self.server.pid})"
             if self.server.running
-            else "not running (starts on first use)"
+            else "starts on first use"
         )
-        detail = f"{self.model}: {find_model(settings)}; llama-server: {find_binary(settings)}; {running}"
+        detail = f"{self.model} {verdict.detail}; {find_model(settings)}; {running}"
         return BackendStatus(self.name, True, detail)
 
     async def aclose(self) -> None:

@@ -1,11 +1,12 @@
 """Local-model speed: time to first token and tokens/s, straight to llama-server vs through ttt.
 
 One llama-server with the bundled SmolLM2 (started here, or --base-url to use a running one)
-answers the same request (temperature 0, max_tokens 128) on four paths, interleaved, median of
+answers the same request (temperature 0, max_tokens 128) on five paths, interleaved, median of
 --runs after one warm-up each:
 
   in-process   bare `openai` client        vs  ttt's LlamaCppBackend (attached to that server)
   subprocess   a bare `openai` client script  vs  `ttt -p` (a fresh process: start-up included)
+               and `ttt -p` with no config, starting the offline server itself (the first run)
 
 Time to first token is from just before the request (or the spawn) to the first text; tokens/s
 is completion tokens over the time from first to last text. Temperature 0 makes every path
@@ -47,7 +48,7 @@ BARE_SCRIPT = """\
 import sys
 from openai import OpenAI
 
-client = OpenAI(base_url=sys.argv[1] + "/v1", api_key="not-needed")
+client = OpenAI(base_url=sys.argv[1] + "/v1", api_key=sys.argv[3])
 stream = client.chat.completions.create(
     model="smollm2", messages=[{"role": "user", "content": sys.argv[2]}],
     temperature=0, max_tokens=128, stream=True,
@@ -89,10 +90,10 @@ class Case:
 class BareClient:
     """The `openai` client as a ten-line script would use it: created once, one stream per run."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, key: str) -> None:
         from openai import OpenAI
 
-        self.client = OpenAI(base_url=f"{url}/v1", api_key="not-needed", max_retries=0)
+        self.client = OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0)
 
     def __call__(self) -> Run:
         start = time.perf_counter()
@@ -119,9 +120,9 @@ class BareClient:
 class BackendClient:
     """ttt's backend as the engine uses it: one instance (and client) for every request."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, key: str) -> None:
         self.runner = asyncio.Runner()
-        self.backend = LlamaCppBackend(Config(llamacpp=LlamaCppConfig(base_url=url)))
+        self.backend = LlamaCppBackend(Config(llamacpp=LlamaCppConfig(base_url=url, api_key=key)))
 
     async def _stream(self) -> Run:
         request = ChatRequest(MODEL, [Message.user(PROMPT)], temperature=0.0, max_tokens=MAX_TOKENS)
@@ -165,13 +166,14 @@ def subprocess_run(cmd: list[str], env: dict[str, str], tokens: Callable[[], int
     return Run(first, last, tokens(), out.decode("utf-8", "replace"))
 
 
-def build_paths(url: str, home: Path, backend: BackendClient) -> list[Case]:
-    """The four ways to send the request; the ttt rows name their baseline."""
+def build_paths(url: str, key: str, home: Path, backend: BackendClient) -> list[Case]:
+    """The five ways to send the request; the ttt rows name their baseline."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "TTT_HOME": str(home)}
     env = {k: v for k, v in env.items() if not k.startswith("TTT_") or k == "TTT_HOME"}
     config = home / "config" / "config.toml"
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(f'[llamacpp]\nbase_url = "{url}"\n')
+    config.write_text(f'[llamacpp]\nbase_url = "{url}"\napi_key = "{key}"\n')
+    own_env = env | {"TTT_HOME": str(home.with_name("ttt-home-own")), "OLLAMA_HOST": "http://127.0.0.1:9"}
     rows: list[Case] = []
 
     def tokens() -> int:  # temperature 0: every path yields what the bare client counted
@@ -193,14 +195,21 @@ def build_paths(url: str, home: Path, backend: BackendClient) -> list[Case]:
         "--raw",
     ]
     rows += [
-        Case("in-process", "bare openai client", BareClient(url)),
+        Case("in-process", "bare openai client", BareClient(url, key)),
         Case("in-process", "ttt LlamaCppBackend", backend, "bare openai client"),
         Case(
             "subprocess",
             "bare openai script",
-            lambda: subprocess_run([PY, "-c", BARE_SCRIPT, url, PROMPT], env, tokens),
+            lambda: subprocess_run([PY, "-c", BARE_SCRIPT, url, PROMPT, key], env, tokens),
         ),
         Case("subprocess", "ttt -p", lambda: subprocess_run(ttt_cli, env, tokens), "bare openai script"),
+        # The first-run path: no config, so `ttt -p` starts (and stops) the offline server itself.
+        Case(
+            "subprocess",
+            "ttt -p, own server",
+            lambda: subprocess_run(ttt_cli, own_env, tokens),
+            "bare openai script",
+        ),
     ]
     return rows
 
@@ -256,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--binary",
         default=os.environ.get("TTT_TEST_LLAMA_SERVER", ""),
-        help="llama-server to start (default: the bundled one)",
+        help="llama-server to start (default: the embedded xllamacpp runtime)",
     )
     parser.add_argument("--threads", type=int, default=0, help="llama-server -t (default: its own)")
     parser.add_argument("--base-url", default="", help="use this running llama-server instead")
@@ -273,9 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         how = "attached" if server.attached else f"started in {ready:.2f}s, pid {server.pid}"
         print(f"bench_llamacpp: llama-server at {url} ({how}); {args.runs} runs per path", file=sys.stderr)
-        backend = BackendClient(url)
+        backend = BackendClient(url, server.api_key)
         with tempfile.TemporaryDirectory() as tmp:
-            rows = build_paths(url, Path(tmp) / "ttt-home", backend)
+            rows = build_paths(url, server.api_key, Path(tmp) / "ttt-home", backend)
             measure(rows, args.runs)
         backend.close()
     finally:

@@ -10,6 +10,7 @@ import contextlib
 import gc
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
@@ -218,9 +219,10 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         session with messages never shows the welcome."""
         from ttt_tui.widgets.welcome import Welcome
 
-        return Welcome(
-            self.connection_problem, str(paths().user_config), self.route_model, self.offline_state
-        )
+        config = paths().user_config
+        if config.is_relative_to(Path.home()):
+            config = "~" / config.relative_to(Path.home())
+        return Welcome(self.connection_problem, str(config), self.route_model, self.offline_state)
 
     def _stats(self) -> Stats:
         session = self.controller.current

@@ -39,9 +39,11 @@ Model text such as [b]this[/b] is never read as markup.
 
 
 @pytest.fixture(autouse=True)
-def fixed_home(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The welcome panel names the config file: keep its path the same on every run."""
-    monkeypatch.setenv("TTT_HOME", "/tmp/ttt-snapshots")
+def fixed_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The welcome panel names the config file, under the home folder as ``~/...``: the same text
+    on every run."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("TTT_HOME", str(tmp_path / "ttt"))
 
 
 @pytest.fixture

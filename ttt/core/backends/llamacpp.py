@@ -60,6 +60,7 @@ class LlamaCppBackend(BaseBackend):
         self.server = LlamaServer(config.llamacpp)
         self._client: AsyncOpenAI | None = None
         self._client_url = ""
+        self._answered = False  # a reply has come from our own server in this process
 
     @property
     def model(self) -> str:
@@ -143,7 +144,10 @@ class LlamaCppBackend(BaseBackend):
             raise await self._explain_crash(error) from exc
         for event in translator.close():
             yield event
-        if not self.server.attached and llama_probe.remembered(self.config.llamacpp) is None:
+        if self.server.attached or self._answered:
+            return
+        self._answered = True  # the verdict file is read once per backend, not once per reply
+        if llama_probe.remembered(self.config.llamacpp) is None:
             runtime = find_runtime(self.config.llamacpp)
             detail = f"answered ({runtime.label if runtime else 'llama-server'})"
             llama_probe.remember(self.config.llamacpp, llama_probe.Verdict(True, detail))

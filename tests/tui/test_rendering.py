@@ -6,13 +6,14 @@ import random
 
 import pytest
 from rich.console import Console
+from rich.markdown import Markdown
 from rich.style import Style
 
 from tests.providers import OllamaServer, Reply
 from tests.tui.conftest import MODEL, FakeBackend, rich_text, settle
 from ttt_tui.app import create_app
 from ttt_tui.blocks import Block, BlockSplitter, split_blocks
-from ttt_tui.rendering import CODE_CHUNK, _code_chunk, render_live, render_markdown
+from ttt_tui.rendering import CODE_CHUNK, _code_chunk, _Markdown, render_live, render_markdown
 from ttt_tui.widgets.message import AssistantMessage, UserMessage
 from ttt_tui.widgets.reply_body import ReplyBody
 
@@ -135,3 +136,9 @@ def test_the_part_of_a_long_open_code_block_already_shown_is_not_rendered_again(
     after = _code_chunk.cache_info()
     # nine chunks come from the cache, the one just completed is rendered once, the new line apart
     assert (after.hits - before.hits, after.misses - before.misses) == (9, 1)
+
+
+def test_a_blocks_markdown_sets_all_that_richs_own_sets() -> None:
+    """It sets Rich's attributes itself (Rich builds a parser per document): a Rich that sets one
+    more must be followed."""
+    assert vars(_Markdown("x", (), "monokai", False)).keys() == vars(Markdown("x")).keys()

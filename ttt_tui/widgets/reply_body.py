@@ -4,9 +4,9 @@ Textual's ``Markdown`` makes a widget per block, and every widget costs style an
 every frame; at 2,000 tokens/s that alone outruns the frame budget, and it grows with the reply.
 Here a reply is one widget: a settled block (see ``BlockSplitter``) is rendered once to learn
 its height and again only while it is on screen, only the live tail is rendered each frame (an
-open code block in chunks, see ``render_live``), and the widget's height is a sum kept as blocks
-arrive. So a frame costs the same however
-long the reply is, and memory holds text, not rendered lines.
+open code block in chunks), and the widget's height is a sum kept as blocks arrive (see
+``ReplyLines``). So a frame costs the same however long the reply is, and memory holds text, not
+rendered lines.
 Model text only ever reaches the screen through Rich's ``Markdown``, never as Textual markup.
 """
 
@@ -26,7 +26,7 @@ from ttt_tui.rendering import ReplyLines, code_theme
 
 class ReplyBody(Widget):
     """``blocks`` are settled: rendered once to learn their height, then only while on screen.
-    ``live`` is the unsettled tail, rendered again as it changes. The lines are ``ReplyLines``'."""
+    ``live`` is the unsettled tail, rendered again as it changes."""
 
     DEFAULT_CSS = "ReplyBody { height: auto; }"
 

@@ -80,7 +80,7 @@ class _Markdown(Markdown):
         self.justify, self.style, self.hyperlinks, self.inline_code_lexer = None, "none", False, None
 
 
-def spaced(kind: str) -> bool:
+def spaced_after(kind: str) -> bool:
     """Whether a top-level block of this kind leaves a blank line owing (all but a rule do)."""
     return _Markdown.elements.get(kind, UnknownElement).new_line
 
@@ -233,7 +233,7 @@ class ReplyLines:
 
     def _spaced(self, index: int) -> bool:
         """Whether the block before ``index`` (the tail, at the end) left a blank line owing."""
-        return index > 0 and spaced(self.blocks[index - 1].kind)
+        return index > 0 and spaced_after(self.blocks[index - 1].kind)
 
     def _lines(self, index: int) -> list[Line]:
         assert self._args is not None

@@ -1,77 +1,130 @@
 """Find where streamed Markdown settles: text before that point is rendered once, never again.
 
-Text is settled up to a blank line outside a code fence, or the end of a closing fence: nothing
-after that point can change how the text before it parses (for the block kinds a model writes).
-Each character is scanned once; only the unsettled tail is kept.
+The reply is cut into top-level blocks by markdown-it, the parser Rich's ``Markdown`` uses
+(configured the same way), at the line ranges of its top-level tokens (``token.map``), so a block
+rendered alone shows what it shows inside the whole reply. Only the last block can still change
+(a paragraph becomes a heading, a list grows an item), unless it is a code fence already closed;
+each parse starts at that last block and reads whole lines only, so a half-arrived line never
+settles anything. Reference definitions (``[1]: url``) apply to the whole reply, wherever they
+are: they are collected here and handed to every block that might use them.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from dataclasses import dataclass
+from typing import Any
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+PARSER = MarkdownIt().enable("strikethrough").enable("table")  # as rich.markdown.Markdown makes it
+
+NEWLINE = re.compile(r"\r\n?|\n")  # line ends as markdown-it counts them
+
+References = dict[str, tuple[str, str]]  # normalised label -> (href, title); the first one wins
+
+
+@dataclass(frozen=True)
+class Block:
+    """One top-level block: its source lines (with the blank lines and definitions after it), the
+    type of its opening token, and for a code block its code."""
+
+    text: str
+    kind: str
+    code: str = ""
+
+    @property
+    def is_code(self) -> bool:
+        return self.kind in ("fence", "code_block")
 
 
 class BlockSplitter:
-    """``feed`` returns the blocks that became settled (raw text); ``tail`` is the rest."""
+    """``feed`` returns the blocks that became settled; ``tail`` is the unsettled rest, and
+    ``lexer`` the language of the code fence it is inside (None if it is not in one)."""
 
     def __init__(self) -> None:
         self.tail = ""
-        self._scanned = 0  # where the first unscanned line of ``tail`` starts
-        self._fence = ""  # the opening fence while inside a code block
-        self._content = False  # whether the current block has a non-blank line yet
+        self.lexer: str | None = None
+        self.references: References = {}  # every definition seen so far, settled or in the tail
+        self._settled: References = {}  # those in text already settled
+        self._parsed = 0  # how much of ``tail`` (whole lines) the last parse read
 
-    def feed(self, chunk: str) -> list[str]:
+    def feed(self, chunk: str) -> list[Block]:
         self.tail += chunk
-        cuts: list[int] = []
-        while (end := self.tail.find("\n", self._scanned)) != -1:
-            start, self._scanned = self._scanned, end + 1
-            line = self.tail[start:end]
-            if self._fence:
-                if _closes(line, self._fence):
-                    self._fence, self._content = "", False
-                    cuts.append(end + 1)
-            elif match := _FENCE.match(line):
-                if self._content:
-                    cuts.append(start)
-                self._fence = match.group(1)
-            elif line.strip():
-                self._content = True
-            elif self._content:
-                self._content = False
-                cuts.append(end + 1)
-        if not cuts:
+        end = _whole_lines(self.tail)
+        if end <= self._parsed:
             return []
-        blocks = [self.tail[a:b] for a, b in zip([0, *cuts[:-1]], cuts, strict=True)]
-        self.tail = self.tail[cuts[-1] :]
-        self._scanned -= cuts[-1]
+        self._parsed = end
+        return self._split(self.tail[:end], last_settles=False)
+
+    def close(self) -> list[Block]:
+        """The reply ended: everything left is settled."""
+        blocks = self._split(self.tail, last_settles=True) if self.tail.strip() else []
+        self.tail, self._parsed, self.lexer = "", 0, None
         return blocks
 
+    def _split(self, text: str, *, last_settles: bool) -> list[Block]:
+        env: dict[str, Any] = {}
+        tokens = PARSER.parse(text, env)
+        starts = [0, *(match.end() for match in NEWLINE.finditer(text))]  # where each line starts
+        tops = [t for t in tokens if t.level == 0 and t.nesting >= 0 and t.map is not None]
+        ends = [starts[_lines(t)[0]] for t in tops[1:]]  # where each block ends: the next begins
+        if last_settles:
+            ends.append(len(text))
+        elif tops and _closed_fence(tops[-1]):
+            ends.append(starts[_lines(tops[-1])[1]])
+        blocks = [_block(text[a:b], top) for a, b, top in zip([0, *ends], ends, tops, strict=False)]
+        done = ends[-1] if ends else 0
+        if len(tops) > len(ends):  # the tail starts with the open block (blank lines and
+            done = starts[_lines(tops[-1])[0]]  # definitions before a first block render nothing)
+        self._collect(env.get("references", {}), bisect_left(starts, done))
+        self.tail, self._parsed = self.tail[done:], self._parsed - done
+        last = tops[len(ends) :]
+        self.lexer = _lexer(last[0]) if last and last[0].type == "fence" else None
+        return blocks
 
-def _closes(line: str, fence: str) -> bool:
-    stripped = line.strip()
-    return len(stripped) >= len(fence) and set(stripped) == {fence[0]}
+    def _collect(self, found: dict[str, dict[str, Any]], settled_lines: int) -> None:
+        """Definitions in the lines now settled are kept; those in the tail may yet change."""
+        for label, ref in found.items():
+            if ref["map"][0] < settled_lines:
+                self._settled.setdefault(label, (ref["href"], ref["title"]))
+        self.references = dict(self._settled)
+        for label, ref in found.items():
+            self.references.setdefault(label, (ref["href"], ref["title"]))
 
 
-def fence(block: str) -> str:
-    """The fence (``` or ~~~, maybe longer) a block opens with, or ""."""
-    match = _FENCE.match(block.lstrip("\n"))
-    return match.group(1) if match else ""
+def _whole_lines(text: str) -> int:
+    """Where the last whole line of ``text`` ends (a final "\\r" may yet be half of "\\r\\n")."""
+    return max(text.rfind("\n"), text.rfind("\r", 0, len(text) - 1)) + 1
 
 
-def is_fence(block: str) -> bool:
-    return bool(fence(block))
+def _block(text: str, token: Token) -> Block:
+    code = token.content.removesuffix("\n") if token.type in ("fence", "code_block") else ""
+    return Block(text, token.type, code)
 
 
-def code_of(block: str) -> str:
-    """The code inside one fenced block."""
-    lines = block.strip("\n").splitlines()
-    closed = len(lines) > 1 and _closes(lines[-1], fence(block))
-    return "\n".join(lines[1:-1] if closed else lines[1:])
+def _lines(token: Token) -> tuple[int, int]:
+    assert token.map is not None
+    return token.map[0], token.map[1]
 
 
-def split_blocks(text: str) -> list[str]:
-    """A whole message as blocks, cut the same way a stream would be."""
+def _lexer(token: Token) -> str:
+    """A fence's language, read as Rich's ``CodeBlock`` reads it."""
+    return token.info.partition(" ")[0] or "text"
+
+
+def _closed_fence(token: Token) -> bool:
+    """A fence whose closing line has arrived: nothing after it can change it. Its code is
+    every line but the first and the last; an open fence's runs to the end."""
+    start, end = _lines(token)
+    return token.type == "fence" and token.content.count("\n") == end - start - 2
+
+
+def split_blocks(text: str) -> tuple[list[Block], References]:
+    """A whole message as blocks, cut the same way a stream is, and its reference definitions."""
     splitter = BlockSplitter()
     blocks = splitter.feed(text)
-    return [*blocks, splitter.tail] if splitter.tail.strip() else blocks
+    blocks += splitter.close()
+    return blocks, splitter.references

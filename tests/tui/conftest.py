@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import ClassVar
 
 import pytest
+from rich.console import Console
+from rich.markdown import Markdown
 
 from ttt.core.backends.base import Backend, BackendStatus, BaseBackend
 from ttt.core.errors import ProviderError
@@ -61,6 +63,13 @@ def fake() -> type[FakeBackend]:
 @pytest.fixture
 def make_app() -> Callable[..., TTTApp]:
     return create_app
+
+
+def rich_text(text: str, width: int) -> list[str]:
+    """The lines of Rich's own rendering of a whole Markdown text, as a reply's body should show it."""
+    console = Console(width=width)
+    lines = console.render_lines(Markdown(text, hyperlinks=False), console.options.update_width(width))
+    return ["".join(segment.text for segment in line).rstrip() for line in lines]
 
 
 async def settle(app: TTTApp) -> None:

@@ -94,7 +94,7 @@ class AssistantMessage(MessageView):
     def compose(self):  # type: ignore[no-untyped-def]
         """Only the parts a reply has: widgets cost, and a page of a long session has many."""
         self._role = Static(self._role_text(), classes="role")
-        self._body = ReplyBody(split_blocks(self.text))
+        self._body = ReplyBody(*split_blocks(self.text))
         yield self._role
         if self.thinking:
             yield self._thinking_view()
@@ -144,19 +144,19 @@ class AssistantMessage(MessageView):
         chunk = "".join(self._chunks)
         self._chunks.clear()
         self.text += chunk
-        self._body.add(self._splitter.feed(chunk))
-        self._body.show_live(self._splitter.tail)
+        self._body.add(self._splitter.feed(chunk), self._splitter.references)
+        self._body.show_live(self._splitter.tail, self._splitter.lexer)
 
     async def finish(self, mark: str = "", *, error: bool = False) -> None:
         """The reply ended: the tail is settled too, parsed once more as a whole, right after the
         frame that shows the last of it (a long code block takes a while to render whole)."""
         self.streaming = False
         self.flush()
-        tail, self._splitter = self._splitter.tail, BlockSplitter()
+        blocks, references = self._splitter.close(), self._splitter.references
 
         def settle() -> None:
             self._body.show_live("")
-            self._body.add([tail] if tail.strip() else [])
+            self._body.add(blocks, references)
 
         self.call_after_refresh(settle)
         if mark:

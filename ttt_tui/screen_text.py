@@ -11,7 +11,18 @@ import dataclasses
 from typing import TypeVar
 
 from ttt.core.sanitize import TerminalFilter, terminal_safe
-from ttt.core.types import RouteInfo, StreamEvent, TextDelta, ThinkingDelta, ToolCallReady, ToolResultEvent
+from ttt.core.session.store import StoredMessage
+from ttt.core.types import (
+    Part,
+    RouteInfo,
+    StreamEvent,
+    TextDelta,
+    TextPart,
+    ThinkingDelta,
+    ThinkingPart,
+    ToolCallReady,
+    ToolResultEvent,
+)
 
 T = TypeVar("T")
 
@@ -24,12 +35,28 @@ def screen_safe(value: T) -> T:
         return type(value)(screen_safe(item) for item in value)  # type: ignore[return-value]
     if isinstance(value, dict):
         return {screen_safe(k): screen_safe(v) for k, v in value.items()}  # type: ignore[return-value]
+    if isinstance(value, StoredMessage):
+        return dataclasses.replace(
+            value, parts=_parts(value.parts), model=terminal_safe(value.model), error=screen_safe(value.error)
+        )  # type: ignore[return-value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = dataclasses.fields(value)
         return dataclasses.replace(
             value, **{f.name: screen_safe(getattr(value, f.name)) for f in fields if f.init}
         )
     return value
+
+
+def _parts(parts: list[Part]) -> list[Part]:
+    """A message's parts: its text (and its thinking) may be stored in several parts, cut where the
+    stream switched between them, so each kind goes through one filter, as a stream."""
+    filters = {TextPart: TerminalFilter(), ThinkingPart: TerminalFilter()}
+    cleaned: list[Part] = []
+    for part in parts:
+        stream = filters.get(type(part))  # type: ignore[call-overload]
+        cleaned.append(type(part)(stream.feed(part.text)) if stream else screen_safe(part))
+    rest = [kind(stream.flush()) for kind, stream in filters.items()]
+    return cleaned + [part for part in rest if part.text]
 
 
 class SafeStream:

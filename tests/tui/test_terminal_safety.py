@@ -121,6 +121,11 @@ def hostile_session(isolated: Path) -> Iterator[str]:
         result = ToolResult(call.id, call.name, HOSTILE, error=HOSTILE, outcome="error")
         store.add_message(record.id, Message("tool", [result]))
         store.add_message(record.id, Message("assistant", [TextPart(HOSTILE)]), status="error", error=HOSTILE)
+        store.add_message(record.id, Message("user", [TextPart("again")]))
+        # text and thinking interleaved, as a stream stores them: sequences cut across parts
+        pieces = chunks(HOSTILE, 7)
+        interleaved = [kind(piece) for piece in pieces for kind in (TextPart, ThinkingPart)]
+        store.add_message(record.id, Message("assistant", interleaved))
         yield record.id
 
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from textual import events
 from textual.widgets import Collapsible
 
 from tests.escapes import HOSTILE, MARK, forbidden_in, raw_controls
@@ -62,7 +63,7 @@ async def wait_for(condition: Callable[[], bool]) -> None:
 async def test_a_hostile_file_reply_and_thinking_never_reach_the_terminal(ollama: OllamaServer) -> None:
     Path("evil.txt").write_text(HOSTILE)
     ollama.script.push(
-        Reply(tool_calls=[("read_file", {"path": "evil.txt"}), ("calculate", {"expression": HOSTILE})]),
+        Reply(tool_calls=[("read_file", {"path": "evil.txt"})]),
         Reply(chunks=chunks(HOSTILE), thinking=HOSTILE),
     )
     app = create_app(model=TOOLS_MODEL, tools=offered_tools()[0])
@@ -168,3 +169,12 @@ async def test_hostile_model_names_in_the_picker_and_status_line(monkeypatch: py
             await wait_for(lambda: isinstance(app.screen, ModelPicker) and bool(app.screen.models))
             await pilot.pause(0.2)
             assert "evil" in assert_clean(app)
+
+
+async def test_a_hostile_paste_into_the_composer_is_cleaned(ollama: OllamaServer) -> None:
+    app = create_app(model=TOOLS_MODEL)
+    async with app.run_test(size=(140, 40)) as pilot:
+        app.composer.post_message(events.Paste(HOSTILE))
+        await pilot.pause(0.3)
+        assert app.composer.text.startswith("before ") and app.composer.text.endswith(" after")
+        assert_clean(app)

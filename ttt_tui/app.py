@@ -17,6 +17,8 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.driver import Driver
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer as TextualFooter
@@ -25,6 +27,7 @@ from textual.worker import Worker
 from ttt.core import api
 from ttt.core.config import files_signature, paths
 from ttt.core.errors import AIError
+from ttt.core.sanitize import terminal_safe
 from ttt.core.session.store import Store, StoredMessage
 from ttt.core.types import ImagePart
 from ttt_tui.approval import Approvals
@@ -124,6 +127,14 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         self.route_model: str | None = None
         self.offline_state = "checking whether it runs here…"
 
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's driver for this terminal, reading invalid UTF-8 as U+FFFD (``terminal_input``)."""
+        from ttt_tui.terminal_input import replace_invalid_input
+
+        driver = super().get_driver_class()
+        replace_invalid_input(driver)
+        return driver
+
     def get_default_screen(self) -> Screen[None]:
         return MainScreen(id="_default")
 
@@ -176,6 +187,25 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         if error is self.controller.problem:
             message += " Sessions of this run are kept in a temporary folder only."
         self.notify(message, title=error.title, severity="error", timeout=10, markup=False)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification as plain, terminal-safe text: they quote errors from providers and
+        tools, titles and paths, which must neither move the terminal nor be read as markup."""
+        super().notify(
+            terminal_safe(message),
+            title=terminal_safe(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     @property
     def composer(self) -> Composer:
@@ -329,7 +359,7 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         elif self.transcript.has_newer:  # scrolled far back: the new turn goes under the newest page
             await self._show_newest()
         reply = AssistantMessage(model=session.model, streaming=True)
-        user = UserMessage(prompt if shown is None else shown)
+        user = UserMessage(terminal_safe(prompt if shown is None else shown))  # a paste, a prompt rewound
         await self.transcript.add(user)
         await self.transcript.add(reply)
         status = self.query_one(StatusLine)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
+from ttt.core.sanitize import terminal_safe
 from ttt.core.types import ToolCall
 from ttt_tui.screens.dialogs import ApprovalScreen
 from ttt_tui.widgets.inspector import ToolInspector
@@ -32,7 +33,7 @@ class Approvals:
             app.turn.tool_lines()
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._pending[call.id] = future
-        screen = ApprovalScreen(call, getattr(tool, "description", ""))
+        screen = ApprovalScreen(call, terminal_safe(getattr(tool, "description", "")))  # MCP servers
         app.push_screen(screen, lambda answer: self.decide(call.id, answer or "no"))
         try:
             answer = await future

@@ -1,6 +1,8 @@
 """The TUI's one door into the core: sessions (in the SQLite store), turns and models.
 
-Widgets never touch ``ttt.core`` directly; they ask the controller. A new session is a draft
+Widgets never touch ``ttt.core`` directly; they ask the controller, and what it hands out for
+the screen has passed the sanitiser (``screen_text``): titles, messages, tool calls, models,
+routes and the turn's events. A new session is a draft
 until its first prompt, so opening ttt or pressing Ctrl+N never leaves empty sessions behind.
 A store that can't be opened (damaged, read-only, from a newer ttt) is reported once and a
 throw-away store in a temporary folder takes its place, so the app keeps working for this run.
@@ -20,16 +22,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ttt.core import api
 from ttt.core.errors import AIError
+from ttt.core.sanitize import terminal_safe
 from ttt.core.session.chat import ChatSession
 from ttt.core.session.persistent import PersistentChatSession
 from ttt.core.session.store import ROOT, SessionRecord, Store, StoredMessage, StoreError
 from ttt.core.types import ImagePart, Message, StreamEvent
+from ttt_tui.screen_text import SafeStream, screen_safe
 
 if TYPE_CHECKING:
     from ttt.core.routing import Route
 
 NEW_TITLE = "New chat"
-MARKS = ("\x02", "\x03")  # around matched words in search snippets; the sidebar highlights them
+MARKS = ("\ue000", "\ue001")  # around matched words in search snippets; the sidebar highlights them
 TAIL = 200  # messages looked at when finding the last prompt of a branch
 T = TypeVar("T")
 _drafts = itertools.count(1)
@@ -79,13 +83,11 @@ class OpenSession:
 
     @property
     def title(self) -> str:
-        return (self.record.title if self.record else "") or NEW_TITLE
+        return terminal_safe(self.record.title if self.record else "") or NEW_TITLE
 
     @property
     def model(self) -> str:
-        if self._chat is not None:
-            return self._chat.model or ""
-        return self._model or ""
+        return terminal_safe((self._chat.model if self._chat is not None else self._model) or "")
 
     @property
     def stored(self) -> bool:
@@ -240,12 +242,12 @@ class Controller:
     def list_sessions(self, query: str = "", include_archived: bool = False) -> list[SessionItem]:
         """Newest first; with ``query``, sessions whose title or messages have its words (FTS)."""
         if query.strip():
-            return self._search(query, include_archived)
+            return screen_safe(self._search(query, include_archived))
         records = self.store.list_sessions(500, 0, include_archived)
         items = [SessionItem(r.id, r.title or NEW_TITLE, r.model, archived=r.archived) for r in records]
         if not self.current.stored:
             items.insert(0, SessionItem(self.current.id, self.current.title, self.current.model))
-        return items
+        return screen_safe(items)
 
     def _search(self, query: str, include_archived: bool) -> list[SessionItem]:
         words = query.split()
@@ -276,7 +278,7 @@ class Controller:
                 return [], False
             leaf = first.parent_id
         found = self.store.history(current.id, leaf, limit + 1)
-        return found[-limit:], len(found) > limit
+        return screen_safe(found[-limit:]), len(found) > limit
 
     @guarded(lambda: (0, 0, None))
     def usage(self) -> tuple[int, int, float | None]:
@@ -290,7 +292,7 @@ class Controller:
         if self.current.record is None:
             return []
         found = self.store.history(self.current.id, last, last - first + 1)
-        return [m for m in found if m.id >= first]
+        return screen_safe([m for m in found if m.id >= first])
 
     @guarded(lambda: None)
     def set_model(self, model: str) -> None:
@@ -314,8 +316,8 @@ class Controller:
     def system(self) -> str:
         current = self.current
         if current.record is not None and not current.loaded:
-            return current.record.system
-        return current.chat.system or ""
+            return terminal_safe(current.record.system)
+        return terminal_safe(current.chat.system or "")
 
     @guarded(lambda: "")
     def export(self, fmt: str) -> str:
@@ -325,9 +327,13 @@ class Controller:
     # --- turns ----------------------------------------------------------------------------------
 
     async def events(self, prompt: str, images: Sequence[ImagePart] = ()) -> AsyncIterator[StreamEvent]:
-        """One turn of the current session, written to the store as it streams."""
+        """One turn of the current session, written to the store as it streams (as it came) and
+        handed out fit for the screen."""
         chat = self.ensure_stored(prompt).chat
+        safe = SafeStream()
         async for event in chat.events(prompt, images=list(images) or None):
+            yield safe.event(event)
+        for event in safe.rest():
             yield event
 
     @guarded(lambda: None)
@@ -394,19 +400,19 @@ class Controller:
         else:
             record = self.store.fork(source.id, message.parent_id, title=title)
         self.current = self._open(record, source.model)
-        return message.text
+        return terminal_safe(message.text)
 
     async def _approve(self, call: Any, tool: Any) -> str:
         if self.approve is None:
             return "no"
-        return await self.approve(call, tool)  # type: ignore[no-any-return]
+        return await self.approve(screen_safe(call), tool)  # type: ignore[no-any-return]
 
     # --- models ---------------------------------------------------------------------------------
 
     async def list_models(self) -> list[Any]:
         from ttt.core.inventory import list_models
 
-        return await list_models(api.get_config())
+        return screen_safe(await list_models(api.get_config()))
 
     async def probe(self) -> tuple[Route | None, str | None]:
         """Where the session's next prompt would go, or why no model can answer; no request."""
@@ -415,11 +421,11 @@ class Controller:
         config = api.get_config()
         pool = BackendPool(config)
         try:
-            return await Router(config, pool).resolve(self.current.model or None), None
+            return screen_safe(await Router(config, pool).resolve(self.current.model or None)), None
         except AIError as error:
-            return None, f"{error.title}: {error.message}"
+            return None, terminal_safe(f"{error.title}: {error.message}")
         except Exception as error:  # a broken plugin must not stop the app from opening
-            return None, f"{type(error).__name__}: {error}"
+            return None, terminal_safe(f"{type(error).__name__}: {error}")
         finally:
             await pool.aclose()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 from ttt.core.errors import AIError
+from ttt.core.sanitize import terminal_safe
 from ttt.core.types import (
     ErrorEvent,
     ImagePart,
@@ -109,8 +110,8 @@ class Turn:
         """(title, message) of the turn's error for a notification and the reply's mark."""
         error = self.error
         if isinstance(error, AIError):
-            return error.title, error.message
-        return type(error).__name__, str(error)
+            return terminal_safe(error.title), terminal_safe(error.message)
+        return type(error).__name__, terminal_safe(str(error))
 
     async def end(self, mark: str = "", error: bool = False) -> None:
         self.stats.rate = None

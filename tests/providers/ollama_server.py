@@ -95,6 +95,7 @@ class OllamaServer(ProviderServer):
         super().__init__()
         given = DEFAULT_MODELS if models is None else models
         self.models = [m if isinstance(m, OllamaModel) else OllamaModel(m) for m in given]
+        self.version = VERSION  # what /api/version says
 
     def find(self, name: Any) -> OllamaModel | None:
         """The model matching a requested name (tag optional), if any."""
@@ -110,7 +111,7 @@ class OllamaServer(ProviderServer):
             case (("GET" | "HEAD"), "/"):
                 ex.send_body(200, b"Ollama is running", "text/plain; charset=utf-8")
             case "GET", "/api/version":
-                ex.send_json(200, {"version": VERSION})
+                ex.send_json(200, {"version": self.version})
             case "GET", "/api/tags":
                 ex.send_json(200, {"models": [self._tag_entry(m) for m in self.models]})
             case "POST", "/api/show":

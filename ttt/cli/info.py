@@ -8,8 +8,9 @@ import json
 import sys
 from typing import Any
 
-from ttt.cli.render import print_table
+from ttt.cli.render import print_table, shown
 from ttt.core.models import ModelInfo
+from ttt.core.sanitize import json_safe
 
 
 def add_parsers(commands: Any) -> None:
@@ -47,7 +48,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     check(config.llamacpp)  # the offline model is listed as available only once it has answered here
     models = asyncio.run(list_models(config))
     if args.json:
-        print(json.dumps([_model_dict(m) for m in models], indent=2))
+        print(json_safe(json.dumps([_model_dict(m) for m in models], indent=2)))
         return 0
     rows = [
         (m.name, m.backend, "yes" if m.available else "no", _context(m.context_length), ", ".join(m.aliases))
@@ -81,11 +82,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     statuses = asyncio.run(backend_statuses(get_config()))
     if args.json:
-        print(json.dumps([s.__dict__ for s in statuses], indent=2))
+        print(json_safe(json.dumps([s.__dict__ for s in statuses], indent=2)))
         return 0
     for status in statuses:
         mark = "✓" if status.available else "✗"
-        print(f"{mark} {status.name:<9} {status.detail}")
+        print(f"{mark} {shown(status.name):<9} {shown(status.detail)}")
         for key, present in status.keys.items():
             print(f"    {key:<22} {'set' if present else 'not set'}")
     return 0
@@ -112,7 +113,7 @@ def cmd_config_get(args: argparse.Namespace) -> int:
     from ttt.core.config import get_value
 
     value = get_value(get_config(), args.key)
-    print(json.dumps(value) if not isinstance(value, str) else value)
+    print(json_safe(json.dumps(value)) if not isinstance(value, str) else shown(value))
     return 0
 
 
@@ -150,7 +151,7 @@ def cmd_tools(args: argparse.Namespace) -> int:
     ]
     if args.json:
         keys = ("name", "category", "permission", "description")
-        print(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2))
+        print(json_safe(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2)))
         return 0
     print_table(("TOOL", "CATEGORY", "PERMISSION", "DESCRIPTION"), rows)
     return 0

@@ -10,6 +10,7 @@ from typing import Any
 
 from ttt.cli.render import MarkdownPrinter, PlainPrinter, note
 from ttt.core.errors import AIError
+from ttt.core.sanitize import json_safe, terminal_safe
 from ttt.core.types import (
     AIResponse,
     Done,
@@ -33,16 +34,23 @@ def read_prompt(args: Namespace) -> str | None:
     return args.prompt if args.prompt is not None else (piped.rstrip() if piped else None)
 
 
-def approval_prompt(args: Namespace) -> Any:
-    """Ask on the terminal (yes / no / always); without one, deny unless --yes."""
+def approval_prompt(args: Namespace, printer: Any) -> Any:
+    """Ask on the terminal (yes / no / always); without one, deny unless --yes.
+
+    The question goes to stderr as plain text, after the live reply is paused: written through
+    rich, the model's arguments would be read as markup (and the choices with them)."""
     if args.yes:
         return lambda call, tool: "yes"
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         return None
 
     def ask(call: Any, tool: Any) -> str:
-        arguments = json.dumps(call.arguments, ensure_ascii=False)
-        answer = input(f"Allow tool {call.name}({arguments})? [y]es / [n]o / [a]lways: ").strip().lower()
+        if printer is not None:
+            printer.pause()
+        arguments = json_safe(json.dumps(call.arguments, ensure_ascii=False))  # escapes stay visible
+        sys.stderr.write(f"Allow tool {terminal_safe(call.name)}({arguments})? [y]es / [n]o / [a]lways: ")
+        sys.stderr.flush()
+        answer = sys.stdin.readline().strip().lower()
         return {"y": "yes", "yes": "yes", "a": "always", "always": "always"}.get(answer, "no")
 
     return ask
@@ -63,7 +71,7 @@ async def run_turn(args: Namespace, prompt: str) -> int:
         "temperature": args.temperature,
         "max_tokens": args.max_tokens,
         "tools": _tool_selectors(args.tools),
-        "approve": approval_prompt(args),
+        "approve": approval_prompt(args, printer),
         "attachments": args.attach,
     }
     events = session.events(prompt, **{k: v for k, v in turn.items() if v is not None})
@@ -78,7 +86,9 @@ async def run_turn(args: Namespace, prompt: str) -> int:
                 ):
                     note(f"using {event.model}: {event.reason}")
             elif isinstance(event, ToolCallReady) and not args.json:
-                note(f"→ {event.call.name}({json.dumps(event.call.arguments, ensure_ascii=False)})")
+                note(
+                    f"→ {event.call.name}({json_safe(json.dumps(event.call.arguments, ensure_ascii=False))})"
+                )
             elif isinstance(event, ToolResultEvent) and not args.json:
                 result = event.result
                 note(
@@ -100,7 +110,7 @@ async def run_turn(args: Namespace, prompt: str) -> int:
         return error.exit_code
     if args.json and response is not None:
         data = {**response.to_dict(), "session_id": getattr(session, "id", None)}
-        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_safe(json.dumps(data, ensure_ascii=False)) + "\n")
     return 0
 
 

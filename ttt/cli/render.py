@@ -1,24 +1,22 @@
 """Printing a streamed reply: Markdown on a terminal, plain text into a pipe.
 
-Model output is data, never markup: on a terminal, control sequences are neutralised before
-anything reaches the screen, and rich renders the text as Markdown, not as console markup.
+Model output is data, never markup: on a terminal, everything from outside (replies, tool calls,
+provider errors, model lists, stored sessions) passes ``ttt.core.sanitize`` before it is printed,
+and rich renders replies as Markdown, not as console markup. Into a pipe, stdout stays verbatim.
 """
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from typing import IO, Any
 
-_CONTROL = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|[\x00-\x08\x0b-\x1f\x7f\x9b]"
-)
+from ttt.core.sanitize import TerminalFilter, terminal_safe
 
 
-def neutralise(text: str) -> str:
-    """Drop terminal control sequences (colour, cursor, title, clear) but keep newlines and tabs."""
-    return _CONTROL.sub("", text)
+def shown(text: str) -> str:
+    """``text`` as it may go to stdout: terminal-safe on a terminal, verbatim into a pipe."""
+    return terminal_safe(text) if sys.stdout.isatty() else text
 
 
 class PlainPrinter:
@@ -26,67 +24,91 @@ class PlainPrinter:
 
     def __init__(self, out: IO[str] | None = None, sanitise: bool = False) -> None:
         self.out = out or sys.stdout
-        self.sanitise = sanitise
+        self.filter = TerminalFilter() if sanitise else None
         self.ended_with_newline = True
 
     def feed(self, text: str) -> None:
+        if self.filter is not None:
+            text = self.filter.feed(text)
         if not text:
             return
-        if self.sanitise:
-            text = neutralise(text)
         self.out.write(text)
         self.out.flush()
         self.ended_with_newline = text.endswith("\n")
 
+    def pause(self) -> None:
+        """Nothing to stop: a plain stream may be interrupted by a question at any point."""
+
     def close(self) -> None:
+        if self.filter is not None:
+            self.feed(self.filter.flush())
         if not self.ended_with_newline:
             self.out.write("\n")
             self.out.flush()
 
 
 class MarkdownPrinter:
-    """Live Markdown: redrawn at most ~12 times a second, then printed once in full at the end."""
+    """Live Markdown: redrawn at most ~12 times a second, then printed once in full at the end.
+
+    ``pause`` ends the live part where it is (a tool-approval question goes below it); text
+    after it starts a new one."""
 
     REFRESH = 1 / 12
 
     def __init__(self) -> None:
         from rich.console import Console
-        from rich.live import Live
 
         self.console = Console(highlight=False)
         self.text = ""
-        self.live = Live(console=self.console, auto_refresh=False, vertical_overflow="visible")
-        self.live.start()
+        self.live: Any = None
+        self.filter = TerminalFilter()
         self._last = 0.0
 
     def _markdown(self) -> Any:
         from rich.markdown import Markdown
 
-        return Markdown(self.text)
+        return Markdown(self.text, hyperlinks=False)  # a link's target is shown, never hidden
 
     def feed(self, text: str) -> None:
-        self.text += neutralise(text)
+        self.text += self.filter.feed(text)
+        if self.live is None:
+            if not self.text.strip():
+                return
+            from rich.live import Live
+
+            self.live = Live(console=self.console, auto_refresh=False, vertical_overflow="visible")
+            self.live.start()
         now = time.monotonic()
         if now - self._last >= self.REFRESH:
             self._last = now
             self.live.update(self._markdown(), refresh=True)
 
+    def pause(self) -> None:
+        if self.live is not None:
+            self.live.update(self._markdown(), refresh=True)
+            self.live.stop()
+        self.live, self.text = None, ""
+
     def close(self) -> None:
-        self.live.update(self._markdown(), refresh=True)
-        self.live.stop()
+        self.text += self.filter.flush()
+        if self.live is None and self.text.strip():
+            self.feed("")
+        self.pause()
 
 
 def note(message: str, *, style: str = "dim") -> None:
-    """A side remark on stderr (routing notices, tool calls), styled only on a terminal."""
-    if sys.stderr.isatty():
-        sys.stderr.write(f"\x1b[2m{neutralise(message)}\x1b[0m\n" if style == "dim" else f"{message}\n")
-    else:
-        sys.stderr.write(neutralise(message) + "\n")
+    """A side remark on stderr (routing notices, tool calls, errors), styled only on a terminal.
+    It quotes providers and tools, so it is always terminal-safe."""
+    message = terminal_safe(message)
+    if sys.stderr.isatty() and style == "dim":
+        message = f"\x1b[2m{message}\x1b[0m"
+    sys.stderr.write(message + "\n")
     sys.stderr.flush()
 
 
 def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
     """Plain columns, as wide as their widest cell, for the listing subcommands."""
+    rows = [tuple(shown(cell) for cell in row) for row in rows]
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
     for row in (header, *rows):
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ttt.cli.render import neutralise
+from ttt.cli.render import shown
+from ttt.core.sanitize import json_safe
 
 
 def add_parsers(commands: Any) -> None:
@@ -90,13 +91,11 @@ def cmd_list(args: argparse.Namespace) -> int:
             }
             for s in sessions
         ]
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        print(json_safe(json.dumps(rows, indent=2, ensure_ascii=False)))
         return 0
     for s in sessions:
         mark = " (archived)" if s.archived else ""
-        print(
-            f"{s.id}  {_when(s.updated)}  {s.message_count:>4} msgs  {neutralise(s.title or 'Untitled')}{mark}"
-        )
+        print(f"{s.id}  {_when(s.updated)}  {s.message_count:>4} msgs  {shown(s.title or 'Untitled')}{mark}")
     if not sessions:
         print("No sessions yet: `ttt -p ...` or `ttt` starts one.", file=sys.stderr)
     return 0
@@ -107,13 +106,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     record, messages = _session(args.id)
     if args.json:
-        print(serialize.export_json(record, messages))
+        print(json_safe(serialize.export_json(record, messages)))
     else:
-        sys.stdout.write(
-            neutralise(serialize.export_markdown(record, messages))
-            if sys.stdout.isatty()
-            else serialize.export_markdown(record, messages)
-        )
+        sys.stdout.write(shown(serialize.export_markdown(record, messages)))
     return 0
 
 
@@ -122,13 +117,14 @@ def cmd_search(args: argparse.Namespace) -> int:
     hits = _store().search(args.query, args.limit, markers=("\ue000", "\ue001") if tty else ("[", "]"))
     if args.json:
         keys = ("session_id", "title", "message_id", "role", "snippet", "rank", "archived")
-        print(json.dumps([{k: getattr(h, k) for k in keys} for h in hits], indent=2, ensure_ascii=False))
+        found = [{k: getattr(h, k) for k in keys} for h in hits]
+        print(json_safe(json.dumps(found, indent=2, ensure_ascii=False)))
         return 0
     for hit in hits:
         snippet = " ".join(hit.snippet.split())
         if tty:  # the text's own control sequences go; then the private-use markers become bold
-            snippet = neutralise(snippet).replace("\ue000", "\x1b[1;33m").replace("\ue001", "\x1b[0m")
-        print(f"{hit.session_id}  {neutralise(hit.title or 'Untitled')}\n    {snippet}")
+            snippet = shown(snippet).replace("\ue000", "\x1b[1;33m").replace("\ue001", "\x1b[0m")
+        print(f"{hit.session_id}  {shown(hit.title or 'Untitled')}\n    {snippet}")
     if not hits:
         print(f"No matches for {args.query!r}.", file=sys.stderr)
         return 1
@@ -176,7 +172,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(json_safe(text) if args.format == "json" else shown(text))
     return 0
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from ttt.cli.render import print_table
 from ttt.core.metrics import format_cost, format_seconds
+from ttt.core.sanitize import json_safe
 
 
 def add_parsers(commands: Any) -> None:
@@ -39,7 +40,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
     summary = summarize(paths().database, args.since)
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(json_safe(json.dumps(summary, indent=2)))
         return 0
     total = summary["total"]
     window = f" since {summary['since']}" if summary["since"] else ""

@@ -16,6 +16,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ttt.core.models import ModelInfo
+from ttt.core.sanitize import terminal_safe
 
 Loader = Callable[[], Awaitable[list[ModelInfo]]]
 
@@ -58,7 +59,7 @@ class ModelPicker(ModalScreen[str | None]):
             self.models = await self.loader()
         except Exception as error:
             self.query_one("#picker-hint", Static).update(
-                Text(f"Could not list models: {error}", style="red")
+                Text(terminal_safe(f"Could not list models: {error}"), style="red")
             )
             return
         self._show(self.query_one(Input).value)

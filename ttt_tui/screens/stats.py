@@ -13,6 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from ttt.core.metrics import format_cost, format_seconds
+from ttt.core.sanitize import terminal_safe
+from ttt_tui.screen_text import screen_safe
 
 SPANS = {"1": ("last hour", "1h"), "2": ("last day", "1d"), "3": ("last week", "7d"), "4": ("all time", "")}
 
@@ -90,10 +92,11 @@ class StatsScreen(ModalScreen[None]):
 
     def _failed(self, error: Exception) -> None:
         self.query_one("#stats-title", Static).update(
-            Text(f"Can't read the metrics: {error}", style="bold red")
+            Text(terminal_safe(f"Can't read the metrics: {error}"), style="bold red")
         )
 
     def show(self, summary: dict[str, Any]) -> None:
+        summary = screen_safe(summary)  # model names and error types come from providers
         self.summary = summary
         total = summary["total"]
         title = Text(f"Usage · {SPANS[self.span][0]}", style="bold")

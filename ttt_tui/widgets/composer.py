@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from textual import events
 from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import TextArea
+
+from ttt.core.sanitize import terminal_safe
 
 
 class Composer(TextArea):
@@ -45,6 +48,12 @@ class Composer(TextArea):
 
     def on_mount(self) -> None:
         self.placeholder = "Ask anything · Enter to send · Shift+Enter for a newline"
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        """A paste is outside text (a web page, a log): its control sequences would reach the
+        screen as the composer draws it, so it goes in terminal-safe."""
+        event.text = terminal_safe(event.text)
+        await super()._on_paste(event)
 
     # Enter and Shift+Enter are priority bindings, run by the app as soon as the key arrives, while
     # keys typed just before them (a fast typist, a paste without bracketed paste, tmux send-keys)

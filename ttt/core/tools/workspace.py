@@ -19,9 +19,9 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from ttt.core.config import paths
+from ttt.core.config import ToolsConfig, paths
 from ttt.core.errors import ToolExecutionError
-from ttt.core.tools.context import workspace_root
+from ttt.core.tools.context import use_tools_config, workspace_root
 
 SECRET_FOLDERS = frozenset(
     {
@@ -110,6 +110,17 @@ def broad_workspace(root: Path) -> bool:
     """A workspace that is ``/``, a home folder or a folder above one: too much to allow silently."""
     home = Path.home().resolve()
     return root == Path(root.anchor) or home.is_relative_to(root)
+
+
+def workspace_label(config: ToolsConfig) -> tuple[str, Path]:
+    """A short name for the workspace file tools use under ``config`` (its folder's name, or
+    ``~`` / ``/`` saying every file asks), and its full path."""
+    with use_tools_config(config):
+        root = workspace_root()
+    if not broad_workspace(root):
+        return f"{root.name}/", root
+    name = "~" if root == Path.home().resolve() else str(root)
+    return f"{name} (every file asks)", root
 
 
 def approval_reason(arguments: dict[str, Any]) -> str | None:

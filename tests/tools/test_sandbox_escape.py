@@ -108,6 +108,8 @@ def tree_script(tmp_path: Path, then: str) -> str:
                 os._exit(0)
             os._exit(0)
         os.wait()
+        while len(open({str(pids)!r}).read().splitlines()) < 3:  # the grandchild has noted its pid
+            time.sleep(0.01)
         with open({str(pids)!r}, "a") as f:
             f.write("cwd " + os.getcwd() + "\\n")
         {then}

@@ -82,6 +82,7 @@ async def run_python(code: str) -> str:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-I",
+            "-S",  # no site: the supervisor needs only the standard library, and starts sooner
             SUPERVISOR,
             str(os.getpid()),
             folder,

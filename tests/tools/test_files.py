@@ -162,3 +162,19 @@ def test_a_folder_swapped_for_a_symlink_never_lets_a_call_out(
     assert (outside / "secret.txt").read_text() == "outside secret"
     assert not any("outside secret" in r or "only-outside" in r for r in results), "a read got out"
     assert results, "no call succeeded at all: the race never let one through"
+
+
+async def test_a_fifo_is_refused_at_once_never_waited_on(config: ToolsConfig, workspace: Path) -> None:
+    from ttt.core.tools.executor import ToolExecutor
+    from ttt.core.types import ToolCall
+
+    fifo = workspace / "pipe"
+    os.mkfifo(fifo)
+    fast = ToolsConfig(workspace=config.workspace, timeout=2, permissions={"write_file": "allow"})
+    tools = ToolExecutor([read_file, write_file], fast)
+    try:
+        for name, arguments in (("write_file", {"content": "x"}), ("read_file", {})):
+            result = await tools.run(ToolCall("c1", name, {"path": "pipe", **arguments}))
+            assert result.error == "'pipe' is not a regular file", result.error
+    finally:  # on a build that blocked in open(), a reader lets that thread finish
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))

@@ -157,6 +157,7 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         self.keymap = dict(config.tui.keymap)
         self.set_keymap(self.keymap)
         self.query_one(ToolInspector).display = False
+        self.query_one(ToolInspector).show_tools(self.controller.tools, config.tools)
         self._frame = self.set_interval(1 / FPS, self._on_frame, pause=True)
         self.set_interval(1.0, self.check_config)
         await self.open_session(self.controller.current.id)

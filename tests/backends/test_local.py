@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from pathlib import Path
 
@@ -113,7 +114,8 @@ async def test_options_temperature_and_max_tokens(local: LocalBackend, ollama: O
 async def test_images_sent_base64(local: LocalBackend, ollama: OllamaServer, tmp_path: Path) -> None:
     path = tmp_path / "dot.png"
     path.write_bytes(base64.b64decode(PNG))
-    images = [ImagePart("image/png", data=PNG), ImagePart("image/png", path=str(path))]
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()  # a file is read only against its hash
+    images = [ImagePart("image/png", data=PNG), ImagePart("image/png", path=str(path), sha256=digest)]
     await local.ask(ChatRequest("llama3.2", [Message.user("what is this?", images)]))
     sent = ollama.chat_requests[-1].body["messages"][0]
     assert sent == {"role": "user", "content": "what is this?", "images": [PNG, PNG]}

@@ -20,7 +20,8 @@ def every_part_messages() -> list[Message]:
     return [
         Message.system("Be terse."),
         Message.user(
-            "Plot the data ✓ «quoted» `code`", [ImagePart("image/png", data="aGVsbG8=", sha256="ab" * 32)]
+            "Plot the data ✓ «quoted» `code`",
+            [ImagePart("image/png", data="aGVsbG8=", sha256=hashlib.sha256(b"hello").hexdigest())],
         ),
         Message(
             "assistant",

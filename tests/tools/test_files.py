@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from ttt.core.config import ToolsConfig
 from ttt.core.errors import ToolExecutionError
+from ttt.core.tools.base import Tool
 from ttt.core.tools.builtins import list_directory, read_file, write_file
+from ttt.core.tools.context import use_tools_config
 from ttt.core.tools.files import READ_CHUNK
 
 from .conftest import call
@@ -100,3 +107,74 @@ async def test_read_errors(config: ToolsConfig, workspace: Path) -> None:
         await call(write_file, config, path="folder", content="x")
     with pytest.raises(ToolExecutionError, match="the limit is"):
         await call(write_file, config, path="big.txt", content="x" * 2_000_000)
+
+
+@pytest.mark.parametrize("tool", [write_file, read_file, list_directory], ids=lambda t: t.name)
+def test_a_folder_swapped_for_a_symlink_never_lets_a_call_out(
+    config: ToolsConfig, workspace: Path, tmp_path: Path, tool: Tool
+) -> None:
+    """A real race: one thread keeps swapping ``sub`` between a folder inside and a link to a
+    folder outside while the tool keeps using ``sub/...``; nothing may ever happen outside."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("outside secret")
+    (outside / "only-outside.txt").write_text("")
+    inside = workspace / "inside"
+    inside.mkdir()
+    (inside / "secret.txt").write_text("inside")
+    link = workspace / "link"
+    link.symlink_to(outside, target_is_directory=True)
+    sub = workspace / "sub"
+    stop = threading.Event()
+
+    def swap() -> None:
+        while not stop.is_set():
+            for name in (inside, link):
+                try:
+                    os.rename(name, sub)
+                except OSError:  # write_file made a "sub" folder of its own while there was none
+                    shutil.rmtree(sub, ignore_errors=True)
+                    continue
+                os.rename(sub, name)
+
+    arguments = {
+        "write_file": {"path": "sub/new.txt", "content": "x"},
+        "read_file": {"path": "sub/secret.txt"},
+    }
+    swapper = threading.Thread(target=swap)
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: the widest race
+    swapper.start()
+    results: set[str] = set()
+    try:
+        with use_tools_config(config):
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline:
+                try:
+                    results.add(tool(**arguments.get(tool.name, {"path": "sub"})))
+                except (ToolExecutionError, OSError):  # refused, or "sub" was missing just then
+                    pass
+    finally:
+        stop.set()
+        swapper.join()
+        sys.setswitchinterval(previous)
+    assert sorted(p.name for p in outside.iterdir()) == ["only-outside.txt", "secret.txt"], "a write got out"
+    assert (outside / "secret.txt").read_text() == "outside secret"
+    assert not any("outside secret" in r or "only-outside" in r for r in results), "a read got out"
+    assert results, "no call succeeded at all: the race never let one through"
+
+
+async def test_a_fifo_is_refused_at_once_never_waited_on(config: ToolsConfig, workspace: Path) -> None:
+    from ttt.core.tools.executor import ToolExecutor
+    from ttt.core.types import ToolCall
+
+    fifo = workspace / "pipe"
+    os.mkfifo(fifo)
+    fast = ToolsConfig(workspace=config.workspace, timeout=2, permissions={"write_file": "allow"})
+    tools = ToolExecutor([read_file, write_file], fast)
+    try:
+        for name, arguments in (("write_file", {"content": "x"}), ("read_file", {})):
+            result = await tools.run(ToolCall("c1", name, {"path": "pipe", **arguments}))
+            assert result.error == "'pipe' is not a regular file", result.error
+    finally:  # on a build that blocked in open(), a reader lets that thread finish
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))

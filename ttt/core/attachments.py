@@ -8,11 +8,15 @@ by decoding as UTF-8 (a NUL byte or invalid UTF-8 means binary). Limits come fro
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
+import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
+from typing import BinaryIO
 
 from ttt.core.config_sections import AttachmentsConfig
 from ttt.core.errors import InvalidRequestError
@@ -34,6 +38,47 @@ def image_type(head: bytes) -> str | None:
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
     return None
+
+
+def open_regular_file(path: str | PathLike[str]) -> BinaryIO:
+    """Open a regular file for reading; a FIFO, device or folder is refused at once instead of
+    blocking or streaming forever (opened with O_NONBLOCK, then checked with fstat)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "is a folder, not a file")
+        raise OSError(errno.EINVAL, "not a regular file")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def image_base64(image: ImagePart) -> str:
+    """The image's base64 data, reading ``path`` when only a path was stored (a stored session
+    keeps a reference and a hash, not a copy). The file is read only when there is a hash to
+    check it against, and sent only when it matches; a file gone or changed is a clear error."""
+    if image.data:
+        return image.data
+    if not image.sha256:
+        raise InvalidRequestError(
+            f"The image {image.path} in this conversation has no hash to check the file against, "
+            "so it is not read; attach it again."
+        )
+    try:
+        with open_regular_file(Path(image.path).expanduser()) as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise InvalidRequestError(
+            f"The image {image.path} attached earlier in this conversation can't be read "
+            f"({exc.strerror or exc}); put it back, or start a new session."
+        ) from None
+    if hashlib.sha256(data).hexdigest() != image.sha256:
+        raise InvalidRequestError(
+            f"The image {image.path} has changed since it was attached to this conversation; "
+            "put the original back, or start a new session."
+        )
+    return base64.b64encode(data).decode("ascii")
 
 
 @dataclass
@@ -62,12 +107,8 @@ def load_file(path: str | PathLike[str], limits: AttachmentsConfig, into: Attach
     name = str(path)
     file = Path(path).expanduser()
     try:
-        if not file.is_file():
-            raise InvalidRequestError(
-                f"Attachment {name}: {'is a folder, not a file' if file.is_dir() else 'no such file'}."
-            )
-        size = file.stat().st_size
-        with file.open("rb") as handle:
+        with open_regular_file(file) as handle:
+            size = os.fstat(handle.fileno()).st_size
             head = handle.read(16)
             kind = image_type(head)
             limit = limits.max_image_bytes if kind else limits.max_text_bytes
@@ -78,6 +119,10 @@ def load_file(path: str | PathLike[str], limits: AttachmentsConfig, into: Attach
                     f"(attachments.max_{'image' if kind else 'text'}_bytes)."
                 )
             data = head + handle.read()
+    except FileNotFoundError:
+        raise InvalidRequestError(f"Attachment {name}: no such file.") from None
+    except IsADirectoryError:
+        raise InvalidRequestError(f"Attachment {name}: is a folder, not a file.") from None
     except OSError as exc:
         raise InvalidRequestError(f"Attachment {name} can't be read: {exc.strerror or exc}.") from None
     if kind:

@@ -55,7 +55,7 @@ class LlamaCppConfig:
 
 @dataclass
 class ToolsConfig:
-    workspace: str = ""  # root for file tools; empty: the current directory
+    workspace: str = ""  # root for file tools; empty: the current directory (home or /: every file asks)
     max_rounds: int = 8  # tool-call rounds per turn before the engine stops
     timeout: float = 30.0  # seconds per tool call
     permissions: dict[str, Permission] = field(default_factory=dict)  # tool or "category:x"

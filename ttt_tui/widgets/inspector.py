@@ -16,6 +16,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Static
 
+from ttt.core.config import ToolsConfig
+from ttt.core.tools.base import Tool
+from ttt.core.tools.workspace import broad_workspace, workspace_label
 from ttt.core.types import ToolCall, ToolResult
 
 MAX_RESULT = 2000
@@ -105,7 +108,23 @@ class ToolInspector(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Tool calls", style="bold"), classes="inspector-title")
+        yield Static(classes="inspector-tools")
         yield Static(Text("No tool calls yet.", style="dim"), classes="inspector-empty")
+
+    def show_tools(self, tools: list[Tool], config: ToolsConfig) -> None:
+        """Which tools the model may call and where the file tools work, in two short lines."""
+        names = ", ".join(sorted(t.name for t in tools)) or "none"
+        label, root = workspace_label(config)
+        line = self.query_one(".inspector-tools", Static)
+        line.update(Text.assemble(("On: ", "bold"), names, "\n", ("Workspace: ", "bold"), label, style="dim"))
+        line.tooltip = str(root)
+        if broad_workspace(root) and any(t.category == "file" for t in tools):
+            self.notify(
+                f"The workspace is {root}: file tools ask before every file. "
+                "Set tools.workspace, or start ttt in a project folder.",
+                title="Tools",
+                markup=False,
+            )
 
     def add(self, call: ToolCall) -> ToolCallCard:
         """A new card (ids may repeat across tool rounds, so each call gets its own)."""

@@ -6,18 +6,14 @@ through ONE translator here, so a quirk fixed once is fixed for all of them.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from ttt.core.errors import InvalidRequestError
+from ttt.core.attachments import image_base64
 from ttt.core.types import (
     Finish,
-    ImagePart,
     Message,
     StreamEvent,
     TextDelta,
@@ -40,26 +36,6 @@ def field(obj: Any, name: str) -> Any:
     if isinstance(obj, dict):
         return obj.get(name)
     return getattr(obj, name, None)
-
-
-def image_base64(image: ImagePart) -> str:
-    """The image's base64 data, reading ``path`` when only a path was stored (a stored session
-    keeps a reference and a hash, not a copy); a file gone or changed since is a clear error."""
-    if image.data:
-        return image.data
-    try:
-        data = Path(image.path).expanduser().read_bytes()
-    except OSError as exc:
-        raise InvalidRequestError(
-            f"The image {image.path} attached earlier in this conversation can't be read "
-            f"({exc.strerror or exc}); put it back, or start a new session."
-        ) from None
-    if image.sha256 and hashlib.sha256(data).hexdigest() != image.sha256:
-        raise InvalidRequestError(
-            f"The image {image.path} has changed since it was attached to this conversation; "
-            "put the original back, or start a new session."
-        )
-    return base64.b64encode(data).decode("ascii")
 
 
 # --- requests ---------------------------------------------------------------------------------

@@ -3,11 +3,17 @@
 The JSON form is lossless and versioned (``{"format": "ttt-session", "version": 1, ...}``) so a
 session survives export/import or ``save``/``load`` exactly, tool calls included. Plain JSON
 only — never pickle — so a session file can't run code when it is loaded.
+
+A session file is untrusted: it never makes ttt read a local file. An exported image carries its
+bytes; on import an image keeps only bytes that match their hash, and a path is dropped.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
+import hashlib
 import json
 import os
 import re
@@ -17,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ttt.core.errors import AIError
+from ttt.core.errors import AIError, InvalidRequestError
 from ttt.core.types import ImagePart, Message, Part, Role, TextPart, ThinkingPart, ToolCall, ToolResult
 
 if TYPE_CHECKING:
@@ -168,7 +174,8 @@ def stored_from_dict(data: Any, session_id: str) -> StoredMessage:
 
 
 def session_to_dict(session: SessionRecord, messages: list[StoredMessage]) -> dict[str, Any]:
-    """The versioned file form; ``messages`` may be the whole tree (branches keep ``parent_id``)."""
+    """The versioned file form; ``messages`` may be the whole tree (branches keep ``parent_id``).
+    Images attached from files carry their bytes, as an import will not read the files."""
     meta = dataclasses.asdict(session)
     del meta["message_count"]
     return {
@@ -176,8 +183,45 @@ def session_to_dict(session: SessionRecord, messages: list[StoredMessage]) -> di
         "version": VERSION,
         "exported": time.time(),
         "session": meta,
-        "messages": [stored_to_dict(m) for m in messages],
+        "messages": [stored_to_dict(dataclasses.replace(m, parts=_with_bytes(m.parts))) for m in messages],
     }
+
+
+def _with_bytes(parts: list[Part]) -> list[Part]:
+    """Parts with each file image's bytes read in (checked against its hash); an image whose file
+    is gone or changed stays a reference, which an import turns into a note."""
+    from ttt.core.attachments import image_base64
+
+    filled: list[Part] = []
+    for part in parts:
+        if isinstance(part, ImagePart) and not part.data:
+            try:
+                part = dataclasses.replace(part, data=image_base64(part))
+            except InvalidRequestError:
+                pass
+        filled.append(part)
+    return filled
+
+
+def _imported(part: Part) -> Part:
+    """A part from a session file, made safe: an image keeps inline bytes only, with their hash
+    recomputed (a stated hash must match), and never a path; anything else becomes a note."""
+    if not isinstance(part, ImagePart):
+        return part
+    name = part.path or part.media_type
+    try:
+        data = base64.b64decode(part.data, validate=True)
+    except (binascii.Error, ValueError):
+        data = b""
+    digest = hashlib.sha256(data).hexdigest()
+    if data and part.sha256 in ("", digest):
+        return ImagePart(part.media_type, part.data, sha256=digest)
+    why = (
+        "its data does not match its sha256"
+        if data
+        else "it had no data, and a session file can't make ttt read a file"
+    )
+    return TextPart(f"[image {name} left out on import: {why}]")
 
 
 def session_from_dict(data: Any, source: str) -> tuple[SessionRecord, list[StoredMessage]]:
@@ -197,6 +241,8 @@ def session_from_dict(data: Any, source: str) -> tuple[SessionRecord, list[Store
         messages = [stored_from_dict(m, session.id) for m in raw]
     except (ValueError, TypeError) as exc:
         raise SessionFileError(f"{source}: {exc}") from None
+    for message in messages:
+        message.parts = [_imported(part) for part in message.parts]
     seen: set[int] = set()
     for message in messages:
         if message.id in seen:

@@ -41,6 +41,8 @@ class Tool:
     permission: Permission = "allow"
     is_async: bool = False
     annotations: dict[str, Any] = field(default_factory=dict, repr=False)
+    # why a call with these arguments needs the user's yes even when the tool is allowed, or None
+    ask_if: Callable[[dict[str, Any]], str | None] | None = field(default=None, repr=False)
 
     @property
     def spec(self) -> ToolSpec:
@@ -69,7 +71,9 @@ class Tool:
             }
             if not any(changes.values()):
                 return func
-            return cls.from_function(func.func, **{k: v or getattr(func, k) for k, v in changes.items()})
+            made = cls.from_function(func.func, **{k: v or getattr(func, k) for k, v in changes.items()})
+            made.ask_if = func.ask_if
+            return made
         tool_name = name or getattr(func, "__name__", "")
         if not _NAME.match(tool_name):
             raise ValueError(

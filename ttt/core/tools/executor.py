@@ -3,6 +3,7 @@
 Every failure (unknown tool, bad JSON, schema mismatch, permission, exception, timeout) becomes a
 ``ToolResult`` with ``error`` set, so the model can read what went wrong and the turn goes on.
 Permissions: ``tools.permissions[name]`` > ``tools.permissions["category:<c>"]`` > the tool's default.
+A call the tool flags (``Tool.ask_if``, e.g. a read of ``~/.ssh``) asks every time unless denied.
 """
 
 from __future__ import annotations
@@ -105,14 +106,18 @@ class ToolExecutor:
         permission = self.permission(tool)
         if permission == "deny":
             return _failure(call, f"{tool.name} is denied by configuration", outcome="denied")
-        if permission == "ask" and tool.name not in self._always:
-            refusal = await self._ask(call, tool)
+        with use_tools_config(self.config):
+            flagged = tool.ask_if(arguments) if tool.ask_if else None
+        if flagged or (permission == "ask" and tool.name not in self._always):
+            refusal = await self._ask(call, tool, flagged)
             if refusal:
                 return _failure(call, refusal, outcome="denied")
         return _Ready(call, tool, arguments)
 
-    async def _ask(self, call: ToolCall, tool: Tool) -> str | None:
-        """None when approved, else why not."""
+    async def _ask(self, call: ToolCall, tool: Tool, flagged: str | None = None) -> str | None:
+        """None when approved, else why not (``flagged``: why this call asks although allowed)."""
+        if self.approve is None and flagged:
+            return f"{tool.name} needs approval ({flagged}) and none could be asked: pass --yes"
         if self.approve is None:
             return (
                 f"{tool.name} needs approval and none could be asked: pass --yes, or allow it in config "

@@ -1,7 +1,9 @@
 """File tools confined to the workspace root (``tools.workspace`` or the current directory).
 
-Every path is resolved first — ``..`` and symlinks included — and only then compared with the
-root, so neither ``../../etc/passwd`` nor a link pointing outside gets through.
+Paths are checked and opened by ``ttt.core.tools.workspace``: ``..`` and symlinks resolved before
+the check, every component opened without following links, so neither ``../../etc/passwd``, nor
+a link pointing outside, nor a folder swapped for a link mid-call gets through. Secret-looking
+paths need approval first (the executor asks, see ``approval_reason``).
 """
 
 from __future__ import annotations
@@ -11,24 +13,18 @@ from pathlib import Path
 
 from ttt.core.errors import ToolExecutionError
 from ttt.core.tools.base import tool
-from ttt.core.tools.context import workspace_root
+from ttt.core.tools.workspace import (
+    approval_reason,
+    describe,
+    open_file,
+    open_folder,
+    resolve_in_workspace,
+    secret_name,
+)
 
 READ_CHUNK = 16_000  # bytes per read_file call; the rest is one call with ``offset`` away
 MAX_WRITE_BYTES = 1_000_000
 MAX_ENTRIES = 500
-
-
-def resolve_in_workspace(path: str) -> tuple[Path, Path]:
-    """(resolved path, workspace root); raises when the path leaves the workspace."""
-    root = workspace_root()
-    if "\0" in path:
-        raise ToolExecutionError("path contains a NUL byte")
-    target = (root / path).resolve()  # an absolute ``path`` replaces ``root`` here, and is checked the same
-    if not target.is_relative_to(root):
-        raise ToolExecutionError(
-            f"'{path}' is outside the workspace ({root}); only paths inside it can be used"
-        )
-    return target, root
 
 
 def _shown(target: Path, root: Path) -> str:
@@ -44,14 +40,12 @@ def read_file(path: str, offset: int = 0) -> str:
         offset: Byte offset to start from, to continue reading a long file.
     """
     target, root = resolve_in_workspace(path)
-    if target.is_dir():
-        raise ToolExecutionError(f"'{path}' is a directory; use list_directory")
-    if not target.exists():
-        raise ToolExecutionError(f"'{path}' does not exist")
-    if not target.is_file():
-        raise ToolExecutionError(f"'{path}' is not a regular file")
-    size = target.stat().st_size
-    with target.open("rb") as handle:
+    try:
+        fd = open_file(root, target, os.O_RDONLY)
+    except OSError as exc:
+        raise describe(exc, path) from None
+    with os.fdopen(fd, "rb") as handle:
+        size = os.fstat(fd).st_size
         handle.seek(max(offset, 0))
         data = handle.read(READ_CHUNK)
     if b"\0" in data:
@@ -75,11 +69,10 @@ def write_file(path: str, content: str) -> str:
     if len(data) > MAX_WRITE_BYTES:
         raise ToolExecutionError(f"content is {len(data)} bytes; the limit is {MAX_WRITE_BYTES}")
     target, root = resolve_in_workspace(path)
-    if target.is_dir():
-        raise ToolExecutionError(f"'{path}' is a directory")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # O_NOFOLLOW: a symlink planted after the check above is refused, not followed.
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    try:
+        fd = open_file(root, target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, create_folders=True)
+    except OSError as exc:
+        raise describe(exc, path) from None
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
     return f"wrote {len(data)} bytes to {_shown(target, root)}"
@@ -93,17 +86,30 @@ def list_directory(path: str = ".") -> str:
         path: Folder path, relative to the workspace root.
     """
     target, root = resolve_in_workspace(path)
-    if not target.is_dir():
-        raise ToolExecutionError(f"'{path}' is not a directory")
-    entries = sorted(target.iterdir(), key=lambda p: (not p.is_dir(), p.name.lower()))
-    lines = []
-    for entry in entries[:MAX_ENTRIES]:
-        if entry.is_symlink():
-            lines.append(f"{entry.name} -> {os.readlink(entry)}")
-        elif entry.is_dir():
-            lines.append(f"{entry.name}/")
-        else:
-            lines.append(f"{entry.name}  ({entry.stat().st_size} bytes)")
+    try:
+        fd = open_folder(root, target)
+    except OSError as exc:
+        raise describe(exc, path) from None
+    try:
+        with os.scandir(fd) as scan:
+            entries = sorted(scan, key=lambda e: (not e.is_dir(follow_symlinks=False), e.name.lower()))
+        lines = [_entry(entry, fd) for entry in entries[:MAX_ENTRIES]]
+    finally:
+        os.close(fd)
     if len(entries) > MAX_ENTRIES:
         lines.append(f"[... {len(entries) - MAX_ENTRIES} more entries]")
     return "\n".join(lines) if lines else f"{_shown(target, root)} is empty"
+
+
+def _entry(entry: os.DirEntry[str], folder: int) -> str:
+    """One listing line; secret-looking names are marked, as reading them asks first."""
+    mark = "  [looks secret: reading it asks first]" if secret_name(entry.name) else ""
+    if entry.is_symlink():
+        return f"{entry.name} -> {os.readlink(entry.name, dir_fd=folder)}{mark}"
+    if entry.is_dir(follow_symlinks=False):
+        return f"{entry.name}/{mark}"
+    return f"{entry.name}  ({entry.stat(follow_symlinks=False).st_size} bytes){mark}"
+
+
+for _file_tool in (read_file, write_file, list_directory):
+    _file_tool.ask_if = approval_reason

@@ -1,10 +1,11 @@
 """``run_python``: a model's script in its own short-lived, resource-limited process.
 
 The script runs under ``python -I`` in a fresh temporary folder with an environment that holds
-only PATH, LANG, HOME and TMPDIR (so no API keys), a wall-clock timeout that kills the whole
-process group, and rlimits on CPU time, address space, file size and task count. The limits are
-set by a tiny launcher that then ``exec``s the script, instead of ``preexec_fn``, which is unsafe
-when the parent has threads (the TUI and ``asyncio.to_thread`` do).
+only PATH, LANG, HOME and TMPDIR (so no API keys), below a small supervisor process
+(``supervisor.py``) that applies rlimits on CPU time, address space, file size and task count,
+and kills everything the script started, removing its folder, when the script ends, times out,
+is cancelled, or ttt dies in any way. ttt makes itself non-dumpable before the first run, so a
+script can't read ttt's environment through ``/proc/<pid>/environ`` either.
 
 This bounds resources; it is not a filesystem or network jail, which is why the tool asks first.
 """
@@ -12,8 +13,10 @@ This bounds resources; it is not a filesystem or network jail, which is why the 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import math
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -27,21 +30,9 @@ from ttt.core.tools.context import current_tools_config
 
 MAX_OUTPUT = 8_000  # bytes kept per stream
 MAX_FILE_BYTES = 16 * 1024 * 1024
-EXTRA_TASKS = 64  # processes/threads the script may add to what the user already runs
-_NO_LIMIT = -1
-
-# argv: cpu seconds, address-space bytes, file-size bytes, task count (-1: leave as is)
-_LAUNCHER = """\
-import os, resource, sys
-kinds = (resource.RLIMIT_CPU, resource.RLIMIT_AS, resource.RLIMIT_FSIZE, resource.RLIMIT_NPROC)
-for kind, value in zip(kinds, map(int, sys.argv[1:5])):
-    if value >= 0:
-        hard = resource.getrlimit(kind)[1]
-        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-        resource.setrlimit(kind, (value, value))
-resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-os.execv(sys.executable, [sys.executable, "-I", "snippet.py"])
-"""
+STOP_GRACE = 2.0  # seconds the supervisor has to clean up after SIGTERM before it is killed
+SUPERVISOR = str(Path(__file__).with_name("supervisor.py"))
+PR_SET_DUMPABLE = 4
 
 
 @dataclass
@@ -62,6 +53,16 @@ class _Capture:
         return f"{text}\n[... {dropped} more bytes dropped]" if dropped else text
 
 
+def protect_environment() -> None:
+    """Make this process non-dumpable: its ``/proc/<pid>/environ`` (API keys), memory and fds can
+    then be read only with CAP_SYS_PTRACE, which a script's process never has. Reading our own
+    ``/proc/self`` still works; core dumps and attaching a debugger without root do not."""
+    if sys.platform != "linux":
+        raise ToolExecutionError("run_python needs Linux (its isolation uses prctl and /proc)")
+    if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise ToolExecutionError(f"could not protect ttt's environment: {os.strerror(ctypes.get_errno())}")
+
+
 @tool(category="code", permission="ask", register=False)
 async def run_python(code: str) -> str:
     """Run a Python 3 script in a new, isolated process and return what it prints.
@@ -73,15 +74,19 @@ async def run_python(code: str) -> str:
         code: A complete Python script; print() the results you want to see.
     """
     config = current_tools_config()
+    protect_environment()
     limits = (math.ceil(config.python_timeout) + 1, config.python_memory_mb * 1024 * 1024, MAX_FILE_BYTES)
-    with tempfile.TemporaryDirectory(prefix="ttt-python-", ignore_cleanup_errors=True) as folder:
+    folder = tempfile.mkdtemp(prefix="ttt-python-")
+    try:
         Path(folder, "snippet.py").write_text(code, encoding="utf-8")
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-I",
-            "-c",
-            _LAUNCHER,
-            *map(str, (*limits, _task_limit())),
+            "-S",  # no site: the supervisor needs only the standard library, and starts sooner
+            SUPERVISOR,
+            str(os.getpid()),
+            folder,
+            *map(str, limits),
             cwd=folder,
             env={
                 "PATH": os.environ.get("PATH", os.defpath),
@@ -94,22 +99,27 @@ async def run_python(code: str) -> str:
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
         )
-        assert process.stdout is not None and process.stderr is not None
-        out, err = _Capture(), _Capture()
-        readers = [
-            asyncio.create_task(out.drain(process.stdout)),
-            asyncio.create_task(err.drain(process.stderr)),
-        ]
-        try:
-            try:
-                timed_out = not await _exited(process, config.python_timeout)
-            finally:
-                _kill_group(process.pid)  # also whatever the script left running in its group
-            await _exited(process, 1.0)
-            await asyncio.wait(readers, timeout=1.0)  # a child that escaped the group may hold the pipes
-        finally:
-            for reader in readers:
-                reader.cancel()
+    except BaseException:
+        _remove(folder)
+        raise
+    assert process.stdout is not None and process.stderr is not None
+    out, err = _Capture(), _Capture()
+    readers = [
+        asyncio.create_task(out.drain(process.stdout)),
+        asyncio.create_task(err.drain(process.stderr)),
+    ]
+    try:
+        timed_out = not await _exited(process, config.python_timeout)
+        if timed_out:
+            _signal(process, signal.SIGTERM)  # the supervisor kills the script and all it started
+            if not await _exited(process, STOP_GRACE):
+                _signal(process, signal.SIGKILL)
+        await asyncio.wait(readers, timeout=1.0)
+    finally:
+        _signal(process, signal.SIGTERM)  # cancelled: the supervisor still cleans up
+        for reader in readers:
+            reader.cancel()
+        _remove(folder)
     return _report(process.returncode, timed_out, config.python_timeout, out.text(), err.text())
 
 
@@ -126,7 +136,7 @@ def _report(returncode: int | None, timed_out: bool, timeout: float, stdout: str
 
 
 async def _exited(process: asyncio.subprocess.Process, timeout: float) -> bool:
-    """Wait for the process itself; ``Process.wait()`` would also wait for pipes a grandchild may hold."""
+    """Wait for the process itself; ``Process.wait()`` would also wait for its pipes."""
     deadline = time.monotonic() + timeout
     while process.returncode is None:
         if time.monotonic() >= deadline:
@@ -135,22 +145,14 @@ async def _exited(process: asyncio.subprocess.Process, timeout: float) -> bool:
     return True
 
 
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _task_limit() -> int:
-    """RLIMIT_NPROC counts every task (thread) of the user, so allow what they run now plus a margin."""
-    if os.geteuid() == 0 or not os.path.isdir("/proc"):
-        return _NO_LIMIT  # root is exempt from RLIMIT_NPROC; without /proc we cannot count
-    uid, count = os.getuid(), 0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+def _signal(process: asyncio.subprocess.Process, number: int) -> None:
+    if process.returncode is None:
         try:
-            if os.stat(f"/proc/{pid}").st_uid == uid:
-                count += len(os.listdir(f"/proc/{pid}/task"))
-        except OSError:
-            continue
-    return count + EXTRA_TASKS
+            os.kill(process.pid, number)
+        except ProcessLookupError:
+            pass
+
+
+def _remove(folder: str) -> None:
+    """The supervisor removes the folder too; this covers a supervisor that never started."""
+    shutil.rmtree(folder, ignore_errors=True)

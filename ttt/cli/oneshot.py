@@ -95,11 +95,15 @@ async def run_turn(args: Namespace, prompt: str) -> int:
         await close_engine()
         if printer:
             printer.close()
+        unsaved = getattr(session, "save_error", None)
+        if unsaved is not None:  # the reply still reached the user: said once, exit code unchanged
+            note(f"ttt: this conversation could not be saved: {unsaved.message}", style="plain")
     if error is not None:
         print_error(error)
         return error.exit_code
     if args.json and response is not None:
-        data = {**response.to_dict(), "session_id": getattr(session, "id", None)}
+        saved = getattr(session, "id", None) if unsaved is None else None
+        data = {**response.to_dict(), "session_id": saved}
         sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
     return 0
 

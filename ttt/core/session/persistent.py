@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from ttt.core.logs import get_logger
 from ttt.core.session.chat import ChatSession, record_options
+from ttt.core.session.database import StoreError
 from ttt.core.types import (
     Done,
     ErrorEvent,
@@ -38,7 +40,8 @@ class PersistentChatSession(ChatSession):
     The prompt is stored at once; a reply is stored in small batches while it arrives, each
     tool round as its own messages. A turn that is cancelled keeps its text, marked 'stopped';
     one that fails keeps it marked 'error'; one killed outright is marked 'interrupted' when the
-    store is next opened.
+    store is next opened. A store that fails (disk full) never stops a reply: the first failure
+    ends saving and is kept in ``save_error`` for the caller to report once.
     """
 
     def __init__(
@@ -63,6 +66,7 @@ class PersistentChatSession(ChatSession):
         self._reply: _Streaming | None = None
         self._results: list[ToolResult] = []
         self._model = ""
+        self.save_error: StoreError | None = None
 
     @classmethod
     def open(
@@ -108,6 +112,9 @@ class PersistentChatSession(ChatSession):
         return asyncio.shield(loop.run_in_executor(None, self._store_prompt, message))
 
     def _store_prompt(self, message: Message) -> None:
+        self._keep(self._write_prompt, message)
+
+    def _write_prompt(self, message: Message) -> None:
         with self._lock:
             if self._record is None:
                 self._title = self._title or _title_from(message.text)
@@ -120,7 +127,20 @@ class PersistentChatSession(ChatSession):
                 self.store.set_model(record.id, self.model)
             self._leaf = self.store.add_message(record.id, message, self._leaf)
 
+    def _keep(self, write: Callable[..., None], *args: Any) -> None:
+        """Run one write to the store; after the first failure, none (the reply goes on)."""
+        if self.save_error is not None:
+            return
+        try:
+            write(*args)
+        except StoreError as error:
+            self.save_error = error
+            log.warning("this session is no longer saved: %s", error)
+
     def _on_event(self, event: StreamEvent) -> None:
+        self._keep(self._write_event, event)
+
+    def _write_event(self, event: StreamEvent) -> None:
         if isinstance(event, RouteInfo):
             self._model = event.model
         elif isinstance(event, TextDelta | ThinkingDelta):
@@ -145,6 +165,9 @@ class PersistentChatSession(ChatSession):
             self._save_results()
 
     def _on_end(self) -> None:
+        self._keep(self._write_end)
+
+    def _write_end(self) -> None:
         if self._results:
             self._save_results()
         self._close_reply("stopped")
@@ -199,8 +222,11 @@ class PersistentChatSession(ChatSession):
         with self._lock:
             self._on_end()
             if self._own_store and self._store is not None:
-                self._store.close()
-                self._store = None
+                store, self._store = self._store, None
+                try:
+                    store.close()  # always closes; an unfinished reply it can't mark is marked on next open
+                except StoreError as error:
+                    self.save_error = self.save_error or error
 
 
 class _Streaming:
@@ -217,6 +243,9 @@ class _Streaming:
 
     def parts(self) -> list[Part]:
         return reply_parts(self.text, self.thinking, self.calls)
+
+
+log = get_logger("session")
 
 
 def _default_store() -> Store:

@@ -1,0 +1,127 @@
+"""`ttt -p` when keeping the conversation goes wrong: a full disk, private files.
+
+Each test runs the real command in a fresh process against the local Ollama server, with
+TTT_HOME on a real filesystem (a small tmpfs where the disk must fill up).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_oneshot import ttt
+from tests.providers import OllamaServer, Reply
+from ttt.core.session.store import Store
+
+MODEL = "ollama/llama3.2"
+BIG = " ".join(f"word{i}" for i in range(130_000))  # about 1.2 MB
+
+
+def big_reply() -> Reply:
+    return Reply(chunks=[BIG[i : i + 64] for i in range(0, len(BIG), 64)])
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A 512 KB tmpfs holding TTT_HOME; skipped only where this process may not mount."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=512k,mode=0700", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"mounting a tmpfs is not permitted here: {done.stderr.strip()}")
+    monkeypatch.setenv("TTT_HOME", str(mount / "home"))
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def grow(mount: Path) -> None:
+    """Make room again, as a user would, so the store can be opened and checked."""
+    subprocess.run(["mount", "-o", "remount,size=16m", str(mount)], check=True)
+
+
+def assert_reply_delivered(result: subprocess.CompletedProcess[str]) -> None:
+    """The whole reply on stdout, exit 0 (the reply is what was asked for), one clear note."""
+    assert result.stdout == BIG + "\n"
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "Logging error" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "could not be saved" in lines[0] and "disk is full" in lines[0]
+
+
+def assert_database_intact(path: Path) -> None:
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.execute("INSERT INTO parts_fts(parts_fts, rank) VALUES ('integrity-check', 1)")
+    db.close()
+
+
+def test_disk_fills_up_during_the_reply(small_disk: Path, ollama: OllamaServer) -> None:
+    ollama.script.push(big_reply())
+    result = ttt("-p", "tell me everything", "-m", MODEL)
+    assert_reply_delivered(result)
+    grow(small_disk)
+    database = small_disk / "home" / "data" / "ttt.db"
+    assert_database_intact(database)
+    with Store(database) as store:
+        session = store.latest_session()
+        assert session is not None
+        prompt, *reply = store.messages(session.id)
+        assert prompt.text == "tell me everything" and prompt.status == "complete"
+        # what was saved before the disk filled is kept, and marked as cut short
+        assert len(reply) == 1 and reply[0].status == "interrupted" and BIG.startswith(reply[0].text)
+
+
+def test_disk_already_full(small_disk: Path, ollama: OllamaServer) -> None:
+    filler = small_disk / "filler"
+    with open(filler, "wb", buffering=0) as out, pytest.raises(OSError, match="No space"):
+        while True:
+            out.write(b"\0" * 4096)
+    ollama.script.push(big_reply())
+    result = ttt("-p", "tell me everything", "-m", MODEL)
+    assert_reply_delivered(result)
+    grow(small_disk)
+    database = small_disk / "home" / "data" / "ttt.db"
+    with Store(database) as store:  # usable again once there is room
+        assert store.list_sessions() == []
+        store.create_session("after")
+    assert_database_intact(database)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_store_logs_and_config_are_private(isolated: Path, ollama: OllamaServer) -> None:
+    """With the usual umask (022) every file ttt writes is the owner's alone, as `config set` was."""
+    ollama.script.push("hello")
+    old = os.umask(0o022)  # inherited by the child
+    try:
+        assert ttt("-p", "hi", "-m", MODEL, "--debug").returncode == 0
+        assert ttt("config", "set", "model", MODEL).returncode == 0
+    finally:
+        os.umask(old)
+    home = isolated
+    assert mode(home) == 0o700
+    for folder in ("data", "logs", "config"):
+        assert mode(home / folder) == 0o700, folder
+    assert mode(home / "logs" / "ttt.log") == 0o600
+    assert mode(home / "config" / "config.toml") == 0o600
+    database = home / "data" / "ttt.db"
+    with Store(database):  # while it is open SQLite keeps its -wal and -shm files beside it
+        for path in (database, database.with_name("ttt.db-wal"), database.with_name("ttt.db-shm")):
+            assert mode(path) == 0o600, path.name

@@ -1,4 +1,4 @@
-"""`ttt -p` when keeping the conversation goes wrong: a full disk, private files.
+"""`ttt -p` when keeping the conversation goes wrong: a full disk, private files, signals.
 
 Each test runs the real command in a fresh process against the local Ollama server, with
 TTT_HOME on a real filesystem (a small tmpfs where the disk must fill up).
@@ -7,17 +7,21 @@ TTT_HOME on a real filesystem (a small tmpfs where the disk must fill up).
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import stat
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.cli.test_oneshot import ttt
+from tests.cli.test_oneshot import spawn, ttt
 from tests.providers import OllamaServer, Reply
-from ttt.core.session.store import Store
+from ttt.core.config import paths
+from ttt.core.session.store import Store, StoredMessage
+from ttt.core.types import ToolCall, ToolResult
 
 MODEL = "ollama/llama3.2"
 BIG = " ".join(f"word{i}" for i in range(130_000))  # about 1.2 MB
@@ -125,3 +129,62 @@ def test_store_logs_and_config_are_private(isolated: Path, ollama: OllamaServer)
     with Store(database):  # while it is open SQLite keeps its -wal and -shm files beside it
         for path in (database, database.with_name("ttt.db-wal"), database.with_name("ttt.db-shm")):
             assert mode(path) == 0o600, path.name
+
+
+# --- signals mid-turn -----------------------------------------------------------------------------
+
+
+def stored_turn() -> list[StoredMessage]:
+    with Store(paths().database) as store:
+        session = store.latest_session()
+        assert session is not None
+        return store.messages(session.id)
+
+
+def wait_for(condition: Callable[[], bool], what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_sigterm_after_a_tool_round_keeps_the_call_and_its_result(ollama: OllamaServer) -> None:
+    ollama.script.push(
+        Reply(tool_calls=[("get_current_time", {"timezone": "UTC"})]),
+        Reply(text="too late", first_token_delay=30),  # the model is still thinking when TERM comes
+    )
+    process = spawn("-p", "what time is it?", "-m", MODEL, "--tools", "get_current_time", "-y")
+    wait_for(lambda: len(ollama.chat_requests) == 2, "the request after the tool round")
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert b"Traceback" not in err and b"stopped by SIGTERM" in err
+    user, call, result = stored_turn()
+    assert user.text == "what time is it?"
+    assert call.role == "assistant" and [type(p) for p in call.parts] == [ToolCall]
+    assert call.parts[0].name == "get_current_time"  # type: ignore[union-attr]
+    assert result.role == "tool" and isinstance(result.parts[0], ToolResult)
+    assert result.parts[0].name == "get_current_time" and result.parts[0].error is None
+    assert result.parts[0].call_id == call.parts[0].id  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, "stopped"), (signal.SIGKILL, "interrupted")])
+def test_a_tool_call_is_kept_when_ttt_is_stopped_while_the_tool_runs(
+    ollama: OllamaServer, signum: int, status: str
+) -> None:
+    ollama.script.push(Reply(tool_calls=[("run_python", {"code": "import time; time.sleep(5)"})]))
+    process = spawn("-p", "run it", "-m", MODEL, "--tools", "run_python", "-y")
+    assert process.stderr is not None
+    seen = b""
+    while b"run_python(" not in seen:  # the call was announced: the tool is starting
+        line = process.stderr.readline()
+        assert line, f"ttt ended first: {seen!r}"
+        seen += line
+    time.sleep(0.5)
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode in (128 + signum, -signum)
+    assert b"Traceback" not in err
+    user, call = stored_turn()
+    assert user.text == "run it" and call.status == status
+    assert [p.name for p in call.parts if isinstance(p, ToolCall)] == ["run_python"]

@@ -148,7 +148,9 @@ class PersistentChatSession(ChatSession):
             reply.add(event)
             self.store.append_reply(reply.id, event.text, thinking=isinstance(event, ThinkingDelta))
         elif isinstance(event, ToolCallReady):
-            self._open_reply().calls.append(event.call)
+            reply = self._open_reply()
+            reply.calls.append(event.call)
+            self.store.add_reply_part(reply.id, event.call)
         elif isinstance(event, ToolResultEvent):
             self._close_reply("complete")
             self._results.append(event.result)

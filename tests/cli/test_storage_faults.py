@@ -1,4 +1,5 @@
-"""`ttt -p` when keeping the conversation goes wrong: a full disk, private files, signals.
+"""`ttt -p` when keeping the conversation goes wrong: a full disk, private files, signals, two
+processes continuing one session.
 
 Each test runs the real command in a fresh process against the local Ollama server, with
 TTT_HOME on a real filesystem (a small tmpfs where the disk must fill up).
@@ -6,11 +7,13 @@ TTT_HOME on a real filesystem (a small tmpfs where the disk must fill up).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
 import stat
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_oneshot import spawn, ttt
+from tests.conftest import REPO
 from tests.providers import OllamaServer, Reply
 from ttt.core.config import paths
 from ttt.core.session.store import Store, StoredMessage
@@ -188,3 +192,51 @@ def test_a_tool_call_is_kept_when_ttt_is_stopped_while_the_tool_runs(
     user, call = stored_turn()
     assert user.text == "run it" and call.status == status
     assert [p.name for p in call.parts if isinstance(p, ToolCall)] == ["run_python"]
+
+
+# --- two processes continuing one session -----------------------------------------------------------
+
+CONTINUER = """
+import json, sys
+sys.path.insert(0, {repo!r})
+from ttt.core.session.persistent import PersistentChatSession
+chat = PersistentChatSession.open({session!r}, model={model!r})  # loaded, as `--continue` does
+print("loaded", flush=True)
+sys.stdin.readline()  # meanwhile another ttt continues the same session
+chat.ask("from the library")
+chat.close()
+print(json.dumps(chat.notices), flush=True)
+"""
+
+
+def test_two_processes_continuing_one_session_are_told_of_the_branch(ollama: OllamaServer) -> None:
+    assert ttt("-p", "first question", "-m", MODEL).returncode == 0
+    with Store(paths().database) as store:
+        session = store.latest_session()
+        assert session is not None
+        first_answer = store.messages(session.id)[-1].id
+    code = CONTINUER.format(repo=str(REPO), session=session.id, model=MODEL)
+    other = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert other.stdout is not None and other.stdout.readline() == "loaded\n"
+        cli = ttt("-p", "from the command line", "-m", MODEL, "--continue")
+        out, err = other.communicate("go\n", timeout=60)
+    finally:
+        other.kill()
+    assert cli.returncode == 0 and cli.stderr == "", cli.stderr  # it went first: nothing to say
+    assert other.returncode == 0, err
+    notices = json.loads(out)
+    assert len(notices) == 1 and session.id in notices[0] and "separate branch" in notices[0]
+    with Store(paths().database) as store:
+        messages = store.messages(session.id)
+    prompts = {m.text: m for m in messages if m.role == "user"}
+    # both exchanges are kept, each after the answer its process saw: the session forked there
+    assert prompts["from the command line"].parent_id == first_answer
+    assert prompts["from the library"].parent_id == first_answer
+    assert len(messages) == 6

@@ -98,9 +98,9 @@ async def run_turn(args: Namespace, prompt: str, signals: list[int]) -> int:
         await close_engine()
         if printer:
             printer.close()
+        for notice in getattr(session, "notices", ()):  # e.g. not saved: the reply still arrived whole
+            note(f"ttt: {notice}", style="plain")
         unsaved = getattr(session, "save_error", None)
-        if unsaved is not None:  # the reply still reached the user: said once, exit code unchanged
-            note(f"ttt: this conversation could not be saved: {unsaved.message}", style="plain")
     if error is not None:
         print_error(error)
         return error.exit_code

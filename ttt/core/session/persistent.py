@@ -53,8 +53,8 @@ class PersistentChatSession(ChatSession):
         self._own_store = store is None
         if store is None and record is not None:
             store = _default_store()
-        stored = [] if store is None or record is None else store.history(record.id)
-        stored = [m for m in stored if not (m.status == "error" and not m.text)]
+        history = [] if store is None or record is None else store.history(record.id)
+        stored = [m for m in history if not (m.status == "error" and not m.text)]
         known = {} if record is None else record_options(record)
         messages = [m.to_message() for m in stored if m.role != "system"]
         super().__init__(**{**known, **options, "messages": messages})
@@ -63,10 +63,12 @@ class PersistentChatSession(ChatSession):
         self._title = title
         self._lock = threading.RLock()  # the prompt is written from a worker thread
         self._leaf: int | None = stored[-1].id if stored else None
+        self._newest: int | None = history[-1].id if history else None  # the last message we know of
         self._reply: _Streaming | None = None
         self._results: list[ToolResult] = []
         self._model = ""
         self.save_error: StoreError | None = None
+        self.notices: list[str] = []  # what the user should hear about how the session was kept
 
     @classmethod
     def open(
@@ -125,7 +127,13 @@ class PersistentChatSession(ChatSession):
             if self.model and self.model != record.model:
                 record.model = self.model
                 self.store.set_model(record.id, self.model)
-            self._leaf = self.store.add_message(record.id, message, self._leaf)
+            self._leaf, others = self.store.add_prompt(record.id, message, self._leaf, self._newest)
+            self._newest = self._leaf
+            if others:
+                self.notices.append(
+                    f"another ttt added to session {record.id} at the same time; "
+                    "this exchange is kept as a separate branch beside it"
+                )
 
     def _keep(self, write: Callable[..., None], *args: Any) -> None:
         """Run one write to the store; after the first failure, none (the reply goes on)."""
@@ -135,6 +143,7 @@ class PersistentChatSession(ChatSession):
             write(*args)
         except StoreError as error:
             self.save_error = error
+            self.notices.append(f"this conversation could not be saved: {error.message}")
             log.warning("this session is no longer saved: %s", error)
 
     def _on_event(self, event: StreamEvent) -> None:
@@ -179,6 +188,7 @@ class PersistentChatSession(ChatSession):
             if self._results:
                 self._save_results()
             self._reply = _Streaming(self.store.begin_reply(self.id, self._leaf, self._model))
+            self._newest = self._reply.id
         return self._reply
 
     def _close_reply(
@@ -199,14 +209,16 @@ class PersistentChatSession(ChatSession):
 
     def _save_results(self) -> None:
         results, self._results = self._results, []
-        self._leaf = self.store.add_message(self.id, Message("tool", list(results)), self._leaf)
+        self._leaf = self._newest = self.store.add_message(
+            self.id, Message("tool", list(results)), self._leaf
+        )
 
     def clear(self) -> None:
         """Start afresh in a new stored session (created with the next prompt); the old one stays."""
         super().clear()
         with self._lock:
             self._record, self._title = None, ""
-        self._leaf = None
+        self._leaf = self._newest = None
 
     def fork(self, at_message: int) -> PersistentChatSession:
         """A new stored session with the history up to and including message index ``at_message``."""
@@ -228,7 +240,9 @@ class PersistentChatSession(ChatSession):
                 try:
                     store.close()  # always closes; an unfinished reply it can't mark is marked on next open
                 except StoreError as error:
-                    self.save_error = self.save_error or error
+                    if self.save_error is None:
+                        self.save_error = error
+                        self.notices.append(f"this conversation could not be saved: {error.message}")
 
 
 class _Streaming:

@@ -167,11 +167,23 @@ class Store(Database):
         if message.role not in ROLES or status not in STATUSES:
             raise ValueError(f"bad role {message.role!r} or status {status!r}")
         values = (model, input_tokens, output_tokens, cost, status, error, None)
+        return self.write(lambda db: _insert_whole(db, session_id, parent_id, message, values))
 
-        def run(db: sqlite3.Connection) -> int:
-            new_id = _insert_message(db, session_id, _parent(db, session_id, parent_id), message.role, values)
-            _insert_parts(db, new_id, message.parts)
-            return new_id
+    def add_prompt(
+        self, session_id: str, message: Message, parent_id: int | None, seen: int | None
+    ) -> tuple[int, bool]:
+        """Store ``message`` after ``parent_id``; also whether the session had gained messages
+        after ``seen``, the newest one the caller knew of (another process continued it
+        meanwhile, so this starts a branch). One write transaction, so two can't both miss it."""
+
+        def run(db: sqlite3.Connection) -> tuple[int, bool]:
+            newest = db.execute(
+                "SELECT max(id) FROM messages WHERE session_id = ?", (session_id,)
+            ).fetchone()[0]
+            new_id = _insert_whole(
+                db, session_id, parent_id, message, ("", 0, 0, None, "complete", None, None)
+            )
+            return new_id, newest is not None and newest != seen
 
         return self.write(run)
 
@@ -424,6 +436,18 @@ def _insert_message(
     )
     db.execute("UPDATE sessions SET updated = ? WHERE id = ?", (now, session_id))
     return int(cursor.lastrowid or 0)
+
+
+def _insert_whole(
+    db: sqlite3.Connection,
+    session_id: str,
+    parent_id: int | None,
+    message: Message,
+    values: tuple[str, int, int, float | None, str, str | None, int | None],
+) -> int:
+    new_id = _insert_message(db, session_id, _parent(db, session_id, parent_id), message.role, values)
+    _insert_parts(db, new_id, message.parts)
+    return new_id
 
 
 def _insert_parts(db: sqlite3.Connection, message_id: int, parts: list[Part]) -> None:

@@ -94,11 +94,14 @@ def test_disk_fills_up_during_the_reply(small_disk: Path, ollama: OllamaServer) 
         assert len(reply) == 1 and reply[0].status == "interrupted" and BIG.startswith(reply[0].text)
 
 
-def test_disk_already_full(small_disk: Path, ollama: OllamaServer) -> None:
-    filler = small_disk / "filler"
-    with open(filler, "wb", buffering=0) as out, pytest.raises(OSError, match="No space"):
+def fill(mount: Path) -> None:
+    with open(mount / "filler", "wb", buffering=0) as out, pytest.raises(OSError, match="No space"):
         while True:
             out.write(b"\0" * 4096)
+
+
+def test_disk_already_full(small_disk: Path, ollama: OllamaServer) -> None:
+    fill(small_disk)
     ollama.script.push(big_reply())
     result = ttt("-p", "tell me everything", "-m", MODEL)
     assert_reply_delivered(result)
@@ -240,3 +243,13 @@ def test_two_processes_continuing_one_session_are_told_of_the_branch(ollama: Oll
     assert prompts["from the command line"].parent_id == first_answer
     assert prompts["from the library"].parent_id == first_answer
     assert len(messages) == 6
+
+
+def test_continuing_on_a_full_disk_says_the_disk_is_full(small_disk: Path, ollama: OllamaServer) -> None:
+    """The earlier conversation can't be opened, so nothing is sent: one clear line, exit 1."""
+    assert ttt("-p", "first", "-m", MODEL).returncode == 0
+    fill(small_disk)
+    result = ttt("-p", "second", "-m", MODEL, "--continue")
+    assert result.returncode == 1 and result.stdout == ""
+    assert "disk is full" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr

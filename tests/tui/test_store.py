@@ -7,9 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.cli.test_storage_faults import small_disk  # noqa: F401  # a fixture
+from tests.cli.test_storage_faults import fill, small_disk  # noqa: F401  # small_disk: a fixture
 from tests.providers import OllamaServer, Reply
 from tests.tui.conftest import MODEL, FakeBackend, settle
 from ttt.core.config import paths
@@ -298,9 +296,7 @@ async def test_a_full_disk_keeps_the_reply_and_says_once_it_was_not_saved(
     async with app.run_test() as pilot:
         await pilot.press(*"hello", "enter")
         await settle(app)
-        with open(small_disk / "filler", "wb", buffering=0) as out, pytest.raises(OSError, match="No space"):
-            while True:  # the disk fills up while the app is open
-                out.write(b"\0" * 4096)
+        fill(small_disk)  # the disk fills up while the app is open
         await pilot.press(*"more", "enter")
         await settle(app)
         assert app.transcript.latest(AssistantMessage).text == text  # type: ignore[union-attr]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import sqlite3
 import threading
 import time
@@ -126,6 +127,8 @@ class Database:
         reason = _REASONS.get(code, "SQLite failed")
         if code == 14 and not os.access(self.path.parent, os.W_OK):
             reason += "; its folder is read-only"
+        if code == 10 and _disk_full(self.path.parent):  # an I/O error: SQLite couldn't grow a file
+            reason = _REASONS[13]
         return self._fail(f"{reason} ({exc})")
 
     def _retry(self, fn: Callable[[], T]) -> T:
@@ -170,6 +173,13 @@ class Database:
 
     def _one(self, sql: str, *args: Any) -> Any:
         return self.read(lambda db: db.execute(sql, args).fetchone())
+
+
+def _disk_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < 64 * 1024
+    except OSError:
+        return False
 
 
 def _create_private(path: Path) -> None:

@@ -41,7 +41,7 @@ class PersistentChatSession(ChatSession):
     tool round as its own messages. A turn that is cancelled keeps its text, marked 'stopped';
     one that fails keeps it marked 'error'; one killed outright is marked 'interrupted' when the
     store is next opened. A store that fails (disk full) never stops a reply: the first failure
-    ends saving and is kept in ``save_error`` for the caller to report once.
+    ends saving, is kept in ``save_error`` and adds one line to ``notices`` for the user.
     """
 
     def __init__(
@@ -142,6 +142,10 @@ class PersistentChatSession(ChatSession):
         try:
             write(*args)
         except StoreError as error:
+            self._failed(error)
+
+    def _failed(self, error: StoreError) -> None:
+        if self.save_error is None:
             self.save_error = error
             self.notices.append(f"this conversation could not be saved: {error.message}")
             log.warning("this session is no longer saved: %s", error)
@@ -240,9 +244,7 @@ class PersistentChatSession(ChatSession):
                 try:
                     store.close()  # always closes; an unfinished reply it can't mark is marked on next open
                 except StoreError as error:
-                    if self.save_error is None:
-                        self.save_error = error
-                        self.notices.append(f"this conversation could not be saved: {error.message}")
+                    self._failed(error)
 
 
 class _Streaming:

@@ -414,6 +414,11 @@ class TTTApp(SessionActions, ViewActions, App[int]):
             mark = f"⚠ {title}: {message}"
         await turn.end(mark, error=failed)
         current = turn.session_id == self.controller.current.id
+        loaded = current and self.controller.current.loaded
+        notices = getattr(self.controller.current.chat, "notices", []) if loaded else []
+        for notice in notices:  # e.g. the store failed: the reply came whole, but isn't kept
+            self.notify(notice, title="Session store", severity="warning", timeout=8, markup=False)
+        notices.clear()
         if current and turn.user is not None:
             turn.user.index, turn.reply.index = self.controller.last_turn_ids()
         lost = failed and not turn.reply.text.strip()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import stat
 
 import pytest
 
@@ -129,3 +131,26 @@ def test_the_log_file_rotates(monkeypatch: pytest.MonkeyPatch) -> None:
         logs.get_logger("test").info("line %d %s", number, "x" * 50)
     folder = paths().log_dir
     assert (folder / "ttt.log.1").is_file() and not (folder / f"ttt.log.{logs.BACKUPS + 1}").exists()
+
+
+def test_log_files_and_folder_are_private(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(logs, "MAX_BYTES", 2_000)
+    old = os.umask(0o022)  # the usual umask, which alone would leave them readable by everyone
+    try:
+        logs.setup_logging("INFO")
+        for number in range(100):
+            logs.get_logger("test").info("line %d %s", number, "x" * 50)
+    finally:
+        os.umask(old)
+    folder = paths().log_dir
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    for name in ("ttt.log", "ttt.log.1"):
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600, name
+
+
+def test_a_log_that_cannot_be_written_stays_quiet(capfd: pytest.CaptureFixture[str]) -> None:
+    logs.setup_logging("INFO")
+    (paths().log_dir / "ttt.log").mkdir()  # opening the file fails, as on a full or broken disk
+    logs.get_logger("test").warning("this record can't be written")
+    logs.get_logger("test").error("nor this one")
+    assert capfd.readouterr().err == ""

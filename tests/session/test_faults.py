@@ -211,6 +211,36 @@ def stored_counts(store: Store) -> tuple[int, int, int]:
             '[{"id": 1, "role": "user", "parts": []}, {"id": 1, "role": "user", "parts": []}]}',
             "appears twice",
         ),
+        (
+            '{"format": "ttt-session", "version": 1, "session": {"id": "a", "params": ' + "[" * 100_000,
+            "nested",
+        ),
+        (
+            '{"format": "ttt-session", "version": 1, "session": {"id": "a", "params": {"x": '
+            + "[" * 150
+            + "]" * 150
+            + '}}, "messages": []}',
+            "nested more than 100 levels",
+        ),
+        (
+            '{"format": "ttt-session", "version": 1, "session": {"id": "a", "created": NaN}, "messages": []}',
+            "NaN",
+        ),
+        (
+            '{"format": "ttt-session", "version": 1, "session": {"id": "a", "updated": 1e400}, "messages": []}',
+            "out of range",
+        ),
+        (
+            '{"format": "ttt-session", "version": 1, "session": {"id": "a"}, "messages": '
+            '[{"id": 1, "role": "user", "parts": [], "output_tokens": 100000000000000000000000}]}',
+            "'output_tokens' is out of range",
+        ),
+        (
+            '{"format": "ttt-session", "version": 1, "session": {"id": "a"}, "messages": [], "n": '
+            + "9" * 5000
+            + "}",
+            "digits",
+        ),
     ],
     ids=[
         "malformed",
@@ -223,6 +253,12 @@ def stored_counts(store: Store) -> tuple[int, int, int]:
         "orphan",
         "bad-type",
         "duplicate-id",
+        "deep-nesting",
+        "nesting-past-limit",
+        "nan",
+        "infinity",
+        "huge-int",
+        "long-int",
     ],
 )
 def test_bad_import_names_file_and_stores_nothing(

@@ -169,9 +169,10 @@ def test_streaming_reply_flushes_in_batches(store: Store, monkeypatch: pytest.Mo
     assert store.get_message(r).status == "streaming"  # type: ignore[union-attr]
     store.append_reply(r, "think ", thinking=True)
     store.append_reply(r, "Hello")
-    assert store.get_message(r).parts == []  # type: ignore[union-attr]  # buffered: not yet 0.25 s or 2 KB
+    assert store.get_message(r).parts == []  # type: ignore[union-attr]  # buffered: not yet 0.25 s or 16 KB
     store.append_reply(r, "x" * store_module.FLUSH_BYTES)  # size triggers a flush
-    assert store.get_message(r).parts == [ThinkingPart("think "), TextPart("Hello" + "x" * 2048)]  # type: ignore[union-attr]
+    flushed = "Hello" + "x" * store_module.FLUSH_BYTES
+    assert store.get_message(r).parts == [ThinkingPart("think "), TextPart(flushed)]  # type: ignore[union-attr]
     store.append_reply(r, " more")
     monkeypatch.setattr(store_module, "FLUSH_SECONDS", 0.0)  # time triggers a flush
     store.append_reply(r, "!")
@@ -190,6 +191,7 @@ def test_finish_reply_keeps_streamed_text_on_error(store: Store) -> None:
     store.finish_reply(r, status="error", error="provider died")
     m = store.get_message(r)
     assert m and m.text == "partial" and m.status == "error" and m.error == "provider died"
+    assert store.search("partial")[0].message_id == r
 
 
 def test_close_marks_open_reply_interrupted(db_path: Path) -> None:
@@ -282,7 +284,7 @@ def test_search_follows_rename_delete_and_updates(store: Store, db_path: Path) -
     r = store.begin_reply(s.id)
     store.append_reply(r, "giraffe")
     store.flush_reply(r)
-    assert store.search("giraffe")  # a partial reply is searchable
+    assert store.get_message(r).text == "giraffe"  # type: ignore[union-attr]  # indexed when it ends
     store.finish_reply(r, [TextPart("okapi")])
     assert not store.search("giraffe") and store.search("okapi")
     store.rename(s.id, "beta title")
@@ -338,3 +340,26 @@ def test_search_lists_newest_first_when_a_query_is_very_common(
     assert hits[0].message_id is None  # the title first
     assert [h.message_id for h in hits[1:]] == ids[::-1][:3]
     assert [h.message_id for h in store.search("word")][:3] == ids[::-1][:3]
+
+
+def written_bytes() -> int:
+    """Bytes this process has passed to write calls so far (Linux)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no wchar in /proc/self/io")
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="needs Linux's /proc/self/io")
+def test_saving_a_long_reply_writes_in_proportion_to_its_length(store: Store) -> None:
+    """Each save appends what arrived; rewriting the whole reply every time grew with the square."""
+    text = " ".join(f"word{i}" for i in range(40_000))  # ~350 KB in 64-character deltas
+    s = store.create_session()
+    r = store.begin_reply(s.id, store.add_message(s.id, Message.user("hi")))
+    before = written_bytes()
+    for i in range(0, len(text), 64):
+        store.append_reply(r, text[i : i + 64])
+    store.finish_reply(r)
+    written = written_bytes() - before
+    assert store.get_message(r).text == text  # type: ignore[union-attr]
+    assert written < 15 * len(text), f"{written:,} bytes written for a {len(text):,}-character reply"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
+from tests.cli.test_storage_faults import fill, small_disk  # noqa: F401  # small_disk: a fixture
 from tests.providers import OllamaServer, Reply
 from tests.tui.conftest import MODEL, FakeBackend, settle
 from ttt.core.config import paths
@@ -282,3 +284,22 @@ async def test_edit_and_resend_forks_in_the_store(ollama: OllamaServer) -> None:
         assert record is not None and record.title == "one (edit)"
         assert [m.text for m in again.controller.store.history(fork)] == ["one", "You said: one"]
         assert len(again.controller.store.history(original)) == 4  # the original is untouched
+
+
+async def test_a_full_disk_keeps_the_reply_and_says_once_it_was_not_saved(
+    small_disk: Path,  # noqa: F811  # the fixture imported above
+    ollama: OllamaServer,
+) -> None:
+    text = " ".join(f"word{i}" for i in range(20_000))
+    ollama.script.push("first answer", Reply(chunks=[text[i : i + 64] for i in range(0, len(text), 64)]))
+    app = create_app(model=MODEL)
+    async with app.run_test() as pilot:
+        await pilot.press(*"hello", "enter")
+        await settle(app)
+        fill(small_disk)  # the disk fills up while the app is open
+        await pilot.press(*"more", "enter")
+        await settle(app)
+        assert app.transcript.latest(AssistantMessage).text == text  # type: ignore[union-attr]
+        warnings = [n for n in app._notifications if n.title == "Session store"]
+        assert len(warnings) == 1 and "could not be saved" in warnings[0].message
+        assert not any(n.severity == "error" for n in app._notifications)

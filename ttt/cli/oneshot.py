@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 from argparse import Namespace
 from typing import Any
@@ -56,9 +57,11 @@ def approval_prompt(args: Namespace, printer: Any) -> Any:
     return ask
 
 
-async def run_turn(args: Namespace, prompt: str) -> int:
+async def run_turn(args: Namespace, prompt: str, signals: list[int]) -> int:
+    """Stream one turn; a SIGTERM or SIGHUP it receives is added to ``signals``."""
     from ttt.core.api import close_engine
 
+    _cancel_on_signals(signals)
     session = open_session(args)
     printer: Any = None
     if not args.json:
@@ -105,11 +108,15 @@ async def run_turn(args: Namespace, prompt: str) -> int:
         await close_engine()
         if printer:
             printer.close()
+        for notice in getattr(session, "notices", ()):  # e.g. not saved: the reply still arrived whole
+            note(f"ttt: {notice}", style="plain")
+        unsaved = getattr(session, "save_error", None)
     if error is not None:
         print_error(error)
         return error.exit_code
     if args.json and response is not None:
-        data = {**response.to_dict(), "session_id": getattr(session, "id", None)}
+        saved = getattr(session, "id", None) if unsaved is None else None
+        data = {**response.to_dict(), "session_id": saved}
         sys.stdout.write(json_safe(json.dumps(data, ensure_ascii=False)) + "\n")
     return 0
 
@@ -152,10 +159,34 @@ def print_error(error: AIError) -> None:
     note(redact(f"ttt: {error.title}: {error.message}"), style="plain")  # providers may echo a key
 
 
+def _cancel_on_signals(received: list[int]) -> None:
+    """SIGTERM and SIGHUP end the turn the way Ctrl-C does (cancelled, so what streamed, the
+    tool calls and their results are saved, marked 'stopped') instead of killing ttt outright."""
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    assert task is not None
+
+    def stop(signum: int) -> None:
+        received.append(signum)
+        task.cancel()
+
+    for name in ("SIGTERM", "SIGHUP"):
+        try:
+            loop.add_signal_handler(getattr(signal, name), stop, getattr(signal, name))
+        except (AttributeError, NotImplementedError):  # Windows: the default action stays
+            return
+
+
 def oneshot(args: Namespace, prompt: str) -> int:
+    received: list[int] = []
     try:
-        return asyncio.run(run_turn(args, prompt))
+        return asyncio.run(run_turn(args, prompt, received))
     except KeyboardInterrupt:
         sys.stdout.write("\n")
         note("ttt: interrupted", style="plain")
         return 130
+    except asyncio.CancelledError:
+        if not received:
+            raise
+        sys.stdout.write("\n")
+        note(f"ttt: stopped by {signal.Signals(received[0]).name}", style="plain")
+        return 128 + received[0]

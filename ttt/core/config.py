@@ -151,6 +151,22 @@ def paths() -> Paths:
     )
 
 
+def private_dir(path: Path) -> None:
+    """Make ``path`` and any missing parents readable by the owner only (0700): the store and
+    logs hold whole conversations. Folders that already exist keep their mode."""
+    missing = []
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+
+
+def private_opener(path: str, flags: int) -> int:
+    """``open(..., opener=private_opener)`` creates the file readable by the owner only (0600)."""
+    return os.open(path, flags, 0o600)
+
+
 # --- validation -----------------------------------------------------------------------------
 
 
@@ -382,7 +398,7 @@ def set_user_value(dotted: str, raw: str) -> Path:
             raise ConfigurationError(f"'{dotted}': '{part}' is not a table")
     node[parts[-1]] = parse_value(raw)
     _merge(Config(), data, [], _Source(str(path)))  # validate before writing anything
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_suffix(".toml.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:

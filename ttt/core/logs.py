@@ -14,6 +14,7 @@ import logging
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 ROOT = "ttt"
 REDACTED = "[REDACTED]"
@@ -102,13 +103,13 @@ class _LogFile(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if self._file is None:
-            import logging.handlers
-
-            self._file = logging.handlers.RotatingFileHandler(
-                self.path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
-            )
+            self._file = _rotating_file(self.path)
             self._file.setFormatter(self.formatter)
         self._file.emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        """A log that can't be written (disk full, folder gone) must never print a traceback on
+        the user's terminal or stop ttt: the record is dropped."""
 
     def flush(self) -> None:
         if self._file is not None:
@@ -118,6 +119,27 @@ class _LogFile(logging.Handler):
         if self._file is not None:
             self._file.close()
         super().close()
+
+
+def _rotating_file(path: Path) -> logging.Handler:
+    """A rotating file handler whose files are private (0600) and whose errors are dropped."""
+    import logging.handlers
+
+    from ttt.core.config import private_opener
+
+    class PrivateRotatingFile(logging.handlers.RotatingFileHandler):
+        def _open(self) -> Any:
+            return open(
+                self.baseFilename,
+                self.mode,
+                encoding=self.encoding,
+                errors=self.errors,
+                opener=private_opener,
+            )
+
+        handleError = _LogFile.handleError
+
+    return PrivateRotatingFile(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True)
 
 
 def log_file() -> Path:
@@ -147,7 +169,9 @@ def setup_logging(level: str | int = "WARNING", *, stderr: bool = False) -> Path
     handlers: list[logging.Handler] = []
     path: Path | None = log_file()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        from ttt.core.config import private_dir
+
+        private_dir(path.parent)
         handlers.append(_LogFile(path))
     except OSError:
         path = None

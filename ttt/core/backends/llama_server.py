@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 
 from ttt.core.backends.llama_child import LIBGOMP_HINT, NO_LIBGOMP
-from ttt.core.config import LlamaCppConfig, paths
+from ttt.core.config import LlamaCppConfig, paths, private_dir, private_opener
 from ttt.core.errors import AIError, BackendNotAvailableError, ConfigurationError
 
 RUNTIME_PACKAGE = "xllamacpp==2026.10.11549"
@@ -307,10 +307,10 @@ class LlamaServer:
     def _launch(self) -> str:
         port = free_port()
         command = self._command(port)
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.log_path.parent)
         if self.log_path.is_file() and self.log_path.stat().st_size > _LOG_MAX_BYTES:
             self.log_path.unlink()
-        with self.log_path.open("ab") as log:
+        with open(self.log_path, "ab", opener=private_opener) as log:
             log.write(f"\n--- ttt (pid {os.getpid()}) starting: {' '.join(command)}\n".encode())
             offset = log.tell()
         try:

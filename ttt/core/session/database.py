@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import sqlite3
 import threading
 import time
@@ -57,7 +58,7 @@ class Database:
         if self.path.exists() and not self.path.is_file():
             raise self._fail("it is not a file")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(self.path)
             self._db = sqlite3.connect(
                 self.path, BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
             )
@@ -126,6 +127,8 @@ class Database:
         reason = _REASONS.get(code, "SQLite failed")
         if code == 14 and not os.access(self.path.parent, os.W_OK):
             reason += "; its folder is read-only"
+        if code == 10 and _disk_full(self.path.parent):  # an I/O error: SQLite couldn't grow a file
+            reason = _REASONS[13]
         return self._fail(f"{reason} ({exc})")
 
     def _retry(self, fn: Callable[[], T]) -> T:
@@ -170,6 +173,26 @@ class Database:
 
     def _one(self, sql: str, *args: Any) -> Any:
         return self.read(lambda db: db.execute(sql, args).fetchone())
+
+
+def _disk_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < 64 * 1024
+    except OSError:
+        return False
+
+
+def _create_private(path: Path) -> None:
+    """A new database (its folder too) is readable by the owner only: SQLite gives the -wal and
+    -shm files the database file's mode, so creating it empty with 0600 covers all three."""
+    from ttt.core.config import private_dir, private_opener
+
+    private_dir(path.parent)
+    if not path.exists():
+        try:
+            os.close(private_opener(str(path), os.O_WRONLY | os.O_CREAT))
+        except PermissionError:  # a read-only folder: SQLite's own error names it below
+            pass
 
 
 def _process_alive(pid: int) -> bool:

@@ -140,7 +140,22 @@ V2 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2)
+V3 = Migration(
+    3,
+    "reply_chunks: a streaming reply's text, appended as it arrives (ttt.core.session.replies)",
+    (
+        """CREATE TABLE reply_chunks (
+            id INTEGER PRIMARY KEY,
+            message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            type TEXT NOT NULL CHECK (type IN ('text', 'thinking')),
+            text TEXT NOT NULL
+        )""",
+        "CREATE INDEX reply_chunks_by_message ON reply_chunks(message_id, id)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3)
 LATEST = MIGRATIONS[-1].version
 
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from ttt.core.logs import get_logger
 from ttt.core.session.chat import ChatSession, record_options
+from ttt.core.session.database import StoreError
 from ttt.core.types import (
     Done,
     ErrorEvent,
@@ -38,7 +40,8 @@ class PersistentChatSession(ChatSession):
     The prompt is stored at once; a reply is stored in small batches while it arrives, each
     tool round as its own messages. A turn that is cancelled keeps its text, marked 'stopped';
     one that fails keeps it marked 'error'; one killed outright is marked 'interrupted' when the
-    store is next opened.
+    store is next opened. A store that fails (disk full) never stops a reply: the first failure
+    ends saving, is kept in ``save_error`` and adds one line to ``notices`` for the user.
     """
 
     def __init__(
@@ -50,8 +53,8 @@ class PersistentChatSession(ChatSession):
         self._own_store = store is None
         if store is None and record is not None:
             store = _default_store()
-        stored = [] if store is None or record is None else store.history(record.id)
-        stored = [m for m in stored if not (m.status == "error" and not m.text)]
+        history = [] if store is None or record is None else store.history(record.id)
+        stored = [m for m in history if not (m.status == "error" and not m.text)]
         known = {} if record is None else record_options(record)
         messages = [m.to_message() for m in stored if m.role != "system"]
         super().__init__(**{**known, **options, "messages": messages})
@@ -60,9 +63,12 @@ class PersistentChatSession(ChatSession):
         self._title = title
         self._lock = threading.RLock()  # the prompt is written from a worker thread
         self._leaf: int | None = stored[-1].id if stored else None
+        self._newest: int | None = history[-1].id if history else None  # the last message we know of
         self._reply: _Streaming | None = None
         self._results: list[ToolResult] = []
         self._model = ""
+        self.save_error: StoreError | None = None
+        self.notices: list[str] = []  # what the user should hear about how the session was kept
 
     @classmethod
     def open(
@@ -108,6 +114,9 @@ class PersistentChatSession(ChatSession):
         return asyncio.shield(loop.run_in_executor(None, self._store_prompt, message))
 
     def _store_prompt(self, message: Message) -> None:
+        self._keep(self._write_prompt, message)
+
+    def _write_prompt(self, message: Message) -> None:
         with self._lock:
             if self._record is None:
                 self._title = self._title or _title_from(message.text)
@@ -118,9 +127,33 @@ class PersistentChatSession(ChatSession):
             if self.model and self.model != record.model:
                 record.model = self.model
                 self.store.set_model(record.id, self.model)
-            self._leaf = self.store.add_message(record.id, message, self._leaf)
+            self._leaf, others = self.store.add_prompt(record.id, message, self._leaf, self._newest)
+            self._newest = self._leaf
+            if others:
+                self.notices.append(
+                    f"another ttt added to session {record.id} at the same time; "
+                    "this exchange is kept as a separate branch beside it"
+                )
+
+    def _keep(self, write: Callable[..., None], *args: Any) -> None:
+        """Run one write to the store; after the first failure, none (the reply goes on)."""
+        if self.save_error is not None:
+            return
+        try:
+            write(*args)
+        except StoreError as error:
+            self._failed(error)
+
+    def _failed(self, error: StoreError) -> None:
+        if self.save_error is None:
+            self.save_error = error
+            self.notices.append(f"this conversation could not be saved: {error.message}")
+            log.warning("this session is no longer saved: %s", error)
 
     def _on_event(self, event: StreamEvent) -> None:
+        self._keep(self._write_event, event)
+
+    def _write_event(self, event: StreamEvent) -> None:
         if isinstance(event, RouteInfo):
             self._model = event.model
         elif isinstance(event, TextDelta | ThinkingDelta):
@@ -128,7 +161,9 @@ class PersistentChatSession(ChatSession):
             reply.add(event)
             self.store.append_reply(reply.id, event.text, thinking=isinstance(event, ThinkingDelta))
         elif isinstance(event, ToolCallReady):
-            self._open_reply().calls.append(event.call)
+            reply = self._open_reply()
+            reply.calls.append(event.call)
+            self.store.add_reply_part(reply.id, event.call)
         elif isinstance(event, ToolResultEvent):
             self._close_reply("complete")
             self._results.append(event.result)
@@ -145,6 +180,9 @@ class PersistentChatSession(ChatSession):
             self._save_results()
 
     def _on_end(self) -> None:
+        self._keep(self._write_end)
+
+    def _write_end(self) -> None:
         if self._results:
             self._save_results()
         self._close_reply("stopped")
@@ -154,6 +192,7 @@ class PersistentChatSession(ChatSession):
             if self._results:
                 self._save_results()
             self._reply = _Streaming(self.store.begin_reply(self.id, self._leaf, self._model))
+            self._newest = self._reply.id
         return self._reply
 
     def _close_reply(
@@ -174,14 +213,16 @@ class PersistentChatSession(ChatSession):
 
     def _save_results(self) -> None:
         results, self._results = self._results, []
-        self._leaf = self.store.add_message(self.id, Message("tool", list(results)), self._leaf)
+        self._leaf = self._newest = self.store.add_message(
+            self.id, Message("tool", list(results)), self._leaf
+        )
 
     def clear(self) -> None:
         """Start afresh in a new stored session (created with the next prompt); the old one stays."""
         super().clear()
         with self._lock:
             self._record, self._title = None, ""
-        self._leaf = None
+        self._leaf = self._newest = None
 
     def fork(self, at_message: int) -> PersistentChatSession:
         """A new stored session with the history up to and including message index ``at_message``."""
@@ -199,8 +240,11 @@ class PersistentChatSession(ChatSession):
         with self._lock:
             self._on_end()
             if self._own_store and self._store is not None:
-                self._store.close()
-                self._store = None
+                store, self._store = self._store, None
+                try:
+                    store.close()  # always closes; an unfinished reply it can't mark is marked on next open
+                except StoreError as error:
+                    self._failed(error)
 
 
 class _Streaming:
@@ -217,6 +261,9 @@ class _Streaming:
 
     def parts(self) -> list[Part]:
         return reply_parts(self.text, self.thinking, self.calls)
+
+
+log = get_logger("session")
 
 
 def _default_store() -> Store:

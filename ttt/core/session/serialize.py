@@ -15,6 +15,7 @@ import binascii
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import re
 import tempfile
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 FORMAT = "ttt-session"
 VERSION = 1
+MAX_DEPTH = 100  # levels of JSON nesting an imported file may use
+INT_RANGE = range(-(2**63), 2**63)  # what SQLite can hold
 ROLES: tuple[Role, ...] = ("system", "user", "assistant", "tool")
 Status = Literal["complete", "streaming", "interrupted", "error", "stopped"]
 STATUSES: tuple[Status, ...] = ("complete", "streaming", "interrupted", "error", "stopped")
@@ -162,6 +165,8 @@ def stored_from_dict(data: Any, session_id: str) -> StoredMessage:
     for name, allowed in checks.items():
         if name in data and (isinstance(data[name], bool) or not isinstance(data[name], allowed)):
             raise ValueError(f"message field {name!r} has the wrong type")
+        if isinstance(data.get(name), int) and data[name] not in INT_RANGE:
+            raise ValueError(f"message field {name!r} is out of range")
     if "id" not in data:
         raise ValueError("a message needs an 'id'")
     if data.get("status", "complete") not in STATUSES:
@@ -266,6 +271,8 @@ def _session_from_dict(meta: dict[str, Any]) -> SessionRecord:
     for name in ("created", "updated"):
         if name in meta and (isinstance(meta[name], bool) or not isinstance(meta[name], (int, float))):
             raise ValueError(f"session field {name!r} has the wrong type")
+        if isinstance(meta.get(name), int) and meta[name] not in INT_RANGE:
+            raise ValueError(f"session field {name!r} is out of range")
     if not meta.get("id"):
         raise ValueError("the session needs an 'id'")
     return SessionRecord(**meta)
@@ -297,10 +304,43 @@ def load_session(path: str | os.PathLike[str]) -> tuple[SessionRecord, list[Stor
     except UnicodeDecodeError:
         raise SessionFileError(f"{source} is not UTF-8 text, so not a ttt session file") from None
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
     except json.JSONDecodeError as exc:
         raise SessionFileError(f"{source} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise SessionFileError(f"{source}: its JSON is nested too deeply to be a ttt session file") from None
+    except ValueError as exc:  # NaN, Infinity, an out-of-range number
+        raise SessionFileError(f"{source}: {exc}") from None
+    if _depth(data) > MAX_DEPTH:
+        raise SessionFileError(f"{source}: its JSON is nested more than {MAX_DEPTH} levels deep")
     return session_from_dict(data, source)
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
+def _depth(data: Any) -> int:
+    """How deeply ``data`` nests, counted without recursion (storing or exporting a deeper
+    value would overflow the interpreter's stack later)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            break
+        if isinstance(value, dict):
+            stack.extend((v, level + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, level + 1) for v in value)
+    return deepest
 
 
 def import_session(store: Store, path: str | os.PathLike[str]) -> SessionRecord:

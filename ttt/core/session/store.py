@@ -2,8 +2,8 @@
 
 One WAL-mode file shared by the TUI and any number of ``ttt -p`` processes; opening it, its
 transactions and its errors are ``ttt.core.session.database``'s. A reply is written while it
-streams (batched), so a killed process loses at most the last fraction of a second; the next open
-marks it ``interrupted`` and keeps its text.
+streams (batched, appended: ``ttt.core.session.replies``), so a killed process loses at most the
+last fraction of a second; the next open marks it ``interrupted`` and keeps its text.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import re
 import secrets
 import sqlite3
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from ttt.core.session.database import STREAMING, Database, SessionNotFoundError, StoreError
+from ttt.core.session.replies import StreamingReply, fold_ended, streamed_parts, write_chunks
 from ttt.core.session.serialize import ROLES, STATUSES, SessionRecord, Status, StoredMessage
 from ttt.core.session.serialize import part_from_dict as _part
 from ttt.core.session.serialize import part_to_dict as _part_dict
@@ -38,7 +38,7 @@ __all__ = [
 
 ROOT: Final = 0  # parent_id that starts a new root branch; None means "after the newest message"
 FLUSH_SECONDS = 0.25
-FLUSH_BYTES = 2048
+FLUSH_BYTES = 16384
 # StoredMessage's fields in order, parts aside
 _MESSAGE = "id, session_id, role, parent_id, model, input_tokens, output_tokens, cost, status, error, created"
 _SESSION = (
@@ -47,21 +47,11 @@ _SESSION = (
 )
 
 
-@dataclass
-class _Reply:
-    """A streaming reply: parts as chunk lists (cheap appends); ``dirty`` = indexes not yet written."""
-
-    parts: list[tuple[type[TextPart | ThinkingPart], list[str]]] = field(default_factory=list)
-    dirty: set[int] = field(default_factory=set)
-    pending: int = 0
-    flushed_at: float = field(default_factory=time.monotonic)
-
-
 class Store(Database):
     """All sessions in one SQLite file; thread-safe, every call one short transaction."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self._replies: dict[int, _Reply] = {}
+        self._replies: dict[int, StreamingReply] = {}
         super().__init__(path)
 
     @classmethod
@@ -85,6 +75,10 @@ class Store(Database):
                     self.finish_reply(reply_id, status="interrupted")
             finally:
                 super().close()
+
+    def _recover(self, db: sqlite3.Connection) -> None:
+        super()._recover(db)
+        fold_ended(db)
 
     def _change_session(self, sql: str, *args: Any) -> None:
         """One statement whose last argument is a session id; a missing session is an error."""
@@ -173,11 +167,23 @@ class Store(Database):
         if message.role not in ROLES or status not in STATUSES:
             raise ValueError(f"bad role {message.role!r} or status {status!r}")
         values = (model, input_tokens, output_tokens, cost, status, error, None)
+        return self.write(lambda db: _insert_whole(db, session_id, parent_id, message, values))
 
-        def run(db: sqlite3.Connection) -> int:
-            new_id = _insert_message(db, session_id, _parent(db, session_id, parent_id), message.role, values)
-            _insert_parts(db, new_id, message.parts)
-            return new_id
+    def add_prompt(
+        self, session_id: str, message: Message, parent_id: int | None, seen: int | None
+    ) -> tuple[int, bool]:
+        """Store ``message`` after ``parent_id``; also whether the session had gained messages
+        after ``seen``, the newest one the caller knew of (another process continued it
+        meanwhile, so this starts a branch). One write transaction, so two can't both miss it."""
+
+        def run(db: sqlite3.Connection) -> tuple[int, bool]:
+            newest = db.execute(
+                "SELECT max(id) FROM messages WHERE session_id = ?", (session_id,)
+            ).fetchone()[0]
+            new_id = _insert_whole(
+                db, session_id, parent_id, message, ("", 0, 0, None, "complete", None, None)
+            )
+            return new_id, newest is not None and newest != seen
 
         return self.write(run)
 
@@ -190,41 +196,42 @@ class Store(Database):
                     db, session_id, _parent(db, session_id, parent_id), "assistant", values
                 )
             )
-            self._replies[reply_id] = _Reply()
+            self._replies[reply_id] = StreamingReply()
             STREAMING.add((self._key, reply_id))
         return reply_id
 
     def append_reply(self, reply_id: int, delta: str, *, thinking: bool = False) -> None:
         """Buffer a delta; it is written within ``FLUSH_SECONDS`` or ``FLUSH_BYTES``."""
-        kind = ThinkingPart if thinking else TextPart
         with self._lock:
             reply = self._replies[reply_id]
-            if not reply.parts or reply.parts[-1][0] is not kind:
-                reply.parts.append((kind, []))
-            reply.parts[-1][1].append(delta)
-            reply.dirty.add(len(reply.parts) - 1)
-            reply.pending += len(delta)
+            reply.add(delta, ThinkingPart if thinking else TextPart)
             if reply.pending >= FLUSH_BYTES or time.monotonic() - reply.flushed_at >= FLUSH_SECONDS:
                 self.flush_reply(reply_id)
 
-    def flush_reply(self, reply_id: int) -> None:
-        """Write what has streamed so far (``append_reply`` does this on its own)."""
+    def add_reply_part(self, reply_id: int, part: Part) -> None:
+        """Write a whole part (a tool call) after what streamed, at once: a call may act on the
+        world, so it must outlive a crash even before the reply ends."""
         with self._lock:
             reply = self._replies[reply_id]
-            parts = {seq: _built(reply, seq) for seq in sorted(reply.dirty)}
-            rows = [(reply_id, seq, p.type, _dumps(_part_dict(p))) for seq, p in parts.items()]
+            seq = reply.add_part(part)
+            self._flush(reply_id, [(reply_id, seq, part.type, _dumps(_part_dict(part)))])
+
+    def flush_reply(self, reply_id: int) -> None:
+        """Write what has streamed so far (``append_reply`` does this on its own)."""
+        self._flush(reply_id, [])
+
+    def _flush(self, reply_id: int, parts: list[tuple[int, int, str, str]]) -> None:
+        with self._lock:
+            chunks = self._replies[reply_id].take_unsaved(reply_id)
 
             def run(db: sqlite3.Connection) -> None:
                 if db.execute("SELECT 1 FROM messages WHERE id = ?", (reply_id,)).fetchone():  # else: deleted
+                    write_chunks(db, chunks)
                     db.executemany(
-                        "INSERT INTO parts(message_id, seq, type, data) VALUES (?, ?, ?, ?) "
-                        "ON CONFLICT(message_id, seq) DO UPDATE SET data = excluded.data",
-                        rows,
+                        "INSERT INTO parts(message_id, seq, type, data) VALUES (?, ?, ?, ?)", parts
                     )
 
             self.write(run)
-            reply.dirty.clear()
-            reply.pending, reply.flushed_at = 0, time.monotonic()
 
     def finish_reply(
         self,
@@ -243,11 +250,7 @@ class Store(Database):
         with self._lock:
             reply = self._replies.pop(reply_id, None)
             STREAMING.discard((self._key, reply_id))
-            final = (
-                parts
-                if parts is not None or reply is None
-                else [_built(reply, i) for i in range(len(reply.parts))]
-            )
+            final = parts if parts is not None or reply is None else reply.parts()
 
             def run(db: sqlite3.Connection) -> None:
                 row = db.execute("SELECT session_id FROM messages WHERE id = ?", (reply_id,)).fetchone()
@@ -255,6 +258,7 @@ class Store(Database):
                     return
                 if final is not None:
                     db.execute("DELETE FROM parts WHERE message_id = ?", (reply_id,))
+                    db.execute("DELETE FROM reply_chunks WHERE message_id = ?", (reply_id,))
                     _insert_parts(db, reply_id, final)
                 db.execute(
                     "UPDATE messages SET status = ?, error = ?, input_tokens = ?, output_tokens = ?, cost = ?, "
@@ -389,11 +393,6 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _built(reply: _Reply, seq: int) -> Part:
-    kind, chunks = reply.parts[seq]
-    return kind("".join(chunks))
-
-
 def _session(row: tuple[Any, ...]) -> SessionRecord:
     id_, title, model, system, params, created, updated, archived, count = row
     return SessionRecord(
@@ -439,6 +438,18 @@ def _insert_message(
     return int(cursor.lastrowid or 0)
 
 
+def _insert_whole(
+    db: sqlite3.Connection,
+    session_id: str,
+    parent_id: int | None,
+    message: Message,
+    values: tuple[str, int, int, float | None, str, str | None, int | None],
+) -> int:
+    new_id = _insert_message(db, session_id, _parent(db, session_id, parent_id), message.role, values)
+    _insert_parts(db, new_id, message.parts)
+    return new_id
+
+
 def _insert_parts(db: sqlite3.Connection, message_id: int, parts: list[Part]) -> None:
     db.executemany(
         "INSERT INTO parts(message_id, seq, type, data) VALUES (?, ?, ?, ?)",
@@ -447,8 +458,15 @@ def _insert_parts(db: sqlite3.Connection, message_id: int, parts: list[Part]) ->
 
 
 def _with_parts(db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[StoredMessage]:
+    """The messages with their parts; a reply still streaming also gets the text written so far."""
     found = {row[0]: StoredMessage(*row[:3], [], *row[3:]) for row in rows}
-    sql = "SELECT message_id, data FROM parts WHERE message_id IN (SELECT value FROM json_each(?)) ORDER BY message_id, seq"
-    for message_id, data in db.execute(sql, (json.dumps(list(found)),)):
-        found[message_id].parts.append(_part(json.loads(data)))
+    placed: list[tuple[int, int, Part]] = []
+    sql = "SELECT message_id, seq, data FROM parts WHERE message_id IN (SELECT value FROM json_each(?))"
+    for message_id, seq, data in db.execute(sql, (json.dumps(list(found)),)):
+        placed.append((message_id, seq, _part(json.loads(data))))
+    live = [m.id for m in found.values() if m.status == "streaming"]
+    if live:
+        placed += streamed_parts(db, live)
+    for message_id, _, part in sorted(placed, key=lambda p: p[:2]):
+        found[message_id].parts.append(part)
     return list(found.values())

@@ -114,6 +114,8 @@ class Config:
             read_timeout=pick(own.read_timeout, self.timeout),
             first_token_timeout=pick(own.first_token_timeout, self.timeout),
             retries=pick(own.retries, self.retries),
+            ca_bundle=own.ca_bundle,
+            allow_private_http=own.allow_private_http,
         )
 
 

@@ -32,6 +32,8 @@ class ConnectionConfig:
     read_timeout: float | None = None  # seconds without a chunk once a reply streams; default: timeout
     first_token_timeout: float | None = None  # seconds until the first token; default: timeout
     retries: int | None = None  # default: retries
+    ca_bundle: str = ""  # a PEM file of CAs to trust for https (default: $SSL_CERT_FILE, else the system's)
+    allow_private_http: bool = False  # let an API key go over plain http to a private-network host
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class Connection:
     read_timeout: float
     first_token_timeout: float
     retries: int
+    ca_bundle: str = ""
+    allow_private_http: bool = False
 
 
 # A prompt that looks like code or asks about programming (the default "code" rule's pattern).

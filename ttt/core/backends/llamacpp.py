@@ -17,6 +17,7 @@ import httpx
 
 from ttt.core.backends.base import BackendStatus, BaseBackend
 from ttt.core.backends.error_map import map_error
+from ttt.core.backends.http import tls_verify
 from ttt.core.backends.llama_server import (
     LlamaServer,
     find_binary,
@@ -74,11 +75,11 @@ class LlamaCppBackend(BaseBackend):
 
             if self._client is not None:
                 await self._client.close()
-            # Plain http (our own server): no TLS, so skip loading CA certificates (~100 ms a client).
-            http = DefaultAsyncHttpxClient(verify=False) if url.startswith("http://") else None
+            # plain http (our own server) loads no CA certificates, yet never skips verification
+            client = DefaultAsyncHttpxClient(verify=tls_verify(url))
             timeout = Timeout(self.config.timeout, connect=self.config.connect_timeout)
             self._client = AsyncOpenAI(
-                base_url=f"{url}/v1", api_key="not-needed", max_retries=0, timeout=timeout, http_client=http
+                base_url=f"{url}/v1", api_key="not-needed", max_retries=0, timeout=timeout, http_client=client
             )
             self._client_url = url
         return self._client

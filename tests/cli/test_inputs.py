@@ -155,3 +155,21 @@ def test_a_key_over_plain_http_is_a_config_error(isolated: Path) -> None:
     assert result.returncode == 2, result.stderr
     assert "OPENAI_BASE_URL" in result.stderr and "plain HTTP" in result.stderr
     assert KEY not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "problem"),
+    [
+        ("-t", "nan", "must be a finite number, not nan"),
+        ("-t", "inf", "must be a finite number, not inf"),
+        ("-t", "5", "must be between 0 and 2, not 5"),
+        ("--max-tokens", "0", "must be at least 1, not 0"),
+    ],
+)
+def test_flag_values_are_checked_like_config_values(
+    flag: str, value: str, problem: str, ollama: OllamaServer
+) -> None:
+    result = run_ttt("-p", "hi", "-m", "ollama/llama3.2", flag, value)
+    assert result.returncode == 2
+    assert result.stderr.endswith(f"{problem}\n")
+    assert ollama.requests == []

@@ -304,6 +304,8 @@ TRUST = ["none", "SSL_CERT_FILE", "ca_bundle"]
 
 def trusting(how: str, backend: str, cert: Path, config: Config, monkeypatch: pytest.MonkeyPatch) -> Config:
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    if how == "none":
+        monkeypatch.setenv("SSL_VERIFY", "false")  # LiteLLM's switch to stop verifying: not obeyed
     if how == "SSL_CERT_FILE":
         monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     if how == "ca_bundle":

@@ -76,7 +76,10 @@ class LlamaCppBackend(BaseBackend):
             if self._client is not None:
                 await self._client.close()
             # plain http (our own server) loads no CA certificates, yet never skips verification
-            client = DefaultAsyncHttpxClient(verify=tls_verify(url))
+            bundle = self.config.connection(self.name).ca_bundle
+            client = DefaultAsyncHttpxClient(
+                verify=tls_verify(url, bundle, f"backends.{self.name}.ca_bundle")
+            )
             timeout = Timeout(self.config.timeout, connect=self.config.connect_timeout)
             self._client = AsyncOpenAI(
                 base_url=f"{url}/v1", api_key="not-needed", max_retries=0, timeout=timeout, http_client=client

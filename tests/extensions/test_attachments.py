@@ -45,13 +45,18 @@ def test_text_files_join_the_prompt_with_their_names(tmp_path: Path) -> None:
     assert prompt == f"Summarise\n\n[file: {notes}]\n- buy milk\n[end of file: {notes}]"
 
 
+def test_invalid_utf8_in_a_text_file_is_replaced_not_refused(tmp_path: Path) -> None:
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("café au lait".encode("latin-1"))
+    assert load([latin1], LIMITS).texts == [(str(latin1), "caf\ufffd au lait")]
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
         ("missing.txt", None, "Attachment missing.txt: no such file."),
         ("folder", "dir", "Attachment folder: is a folder, not a file."),
         ("blob.bin", b"\x00\x01\x02binary", "Attachment blob.bin is a binary file"),
-        ("latin1.txt", "caf\xe9".encode("latin-1"), "Attachment latin1.txt is a binary file"),
         ("big.txt", b"x" * 2_000, "Attachment big.txt is 2 KB; the text file limit is 1 KB"),
         ("big.png", PNG + b"\0" * 3_000, "the image limit is 2 KB (attachments.max_image_bytes)"),
     ],

@@ -6,11 +6,13 @@ Startup stays light: argparse only; the engine, LiteLLM and Textual load when a 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
-from collections.abc import Sequence
-from typing import Any, NoReturn
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, get_args
 
 import ttt
+from ttt.core.config_ranges import AtLeastOne, Temperature
 
 SUBCOMMANDS = ("models", "status", "config", "tools", "sessions", "stats")
 
@@ -25,8 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-p", "--prompt", help="ask once, print the reply and exit (stdin is appended)")
     parser.add_argument("-m", "--model", help="model name or alias (see `ttt models`)")
     parser.add_argument("-s", "--system", help="system prompt")
-    parser.add_argument("-t", "--temperature", type=float, help="sampling temperature")
-    parser.add_argument("--max-tokens", type=int, help="most tokens in the reply")
+    parser.add_argument(
+        "-t", "--temperature", type=_bounded(Temperature), help="sampling temperature (0 to 2)"
+    )
+    parser.add_argument("--max-tokens", type=_bounded(AtLeastOne), help="most tokens in the reply")
     parser.add_argument("--json", action="store_true", help="print one JSON object with text and metadata")
     parser.add_argument("--raw", action="store_true", help="plain text, no Markdown rendering")
     parser.add_argument("--offline", action="store_true", help="local backends only")
@@ -49,6 +53,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-n", "--no-save", action="store_true", help="do not store this exchange")
     parser.add_argument("--version", action="version", version=f"ttt {ttt.__version__}")
     return parser
+
+
+def _bounded(annotated: Any) -> Callable[[str], Any]:
+    """An argparse type taking a number as the config field typed ``annotated`` takes it."""
+    kind, bounds = get_args(annotated)
+
+    def parse(raw: str) -> Any:
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {raw!r}") from None
+        problem = bounds.problem(value) if math.isfinite(value) else "must be a finite number"
+        if problem:
+            raise argparse.ArgumentTypeError(f"{problem}, not {raw}")
+        return value
+
+    return parse
 
 
 def build_subparsers() -> argparse.ArgumentParser:

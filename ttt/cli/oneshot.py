@@ -10,8 +10,10 @@ from argparse import Namespace
 from typing import Any
 
 from ttt.cli.render import MarkdownPrinter, PlainPrinter, note
-from ttt.core.errors import AIError
+from ttt.core.errors import AIError, InvalidRequestError
+from ttt.core.models import model_registry
 from ttt.core.sanitize import json_safe, terminal_safe
+from ttt.core.session.tokens import CHARS_PER_TOKEN
 from ttt.core.types import (
     AIResponse,
     Done,
@@ -22,12 +24,40 @@ from ttt.core.types import (
     ToolResultEvent,
 )
 
+STDIN_CHUNK = 1 << 20
+
+
+def read_stdin(limit: int) -> str:
+    """Piped stdin as text: invalid UTF-8 is replaced (U+FFFD), not a crash; reading stops once
+    it passes ``limit`` bytes, so a huge input is refused without being held in memory."""
+    source = getattr(sys.stdin, "buffer", sys.stdin)  # a host may put a text stream in its place
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = source.read(min(STDIN_CHUNK, limit + 1 - size))
+        if isinstance(chunk, str):
+            chunk = chunk.encode("utf-8", errors="replace")
+        if not chunk:
+            return b"".join(chunks).decode("utf-8", errors="replace")
+        chunks.append(chunk)
+        size += len(chunk)
+    raise InvalidRequestError(
+        f"The input on stdin is over {limit:,} bytes: more than the largest context window ttt knows "
+        "could take, so it stopped reading. Send less, or split it."
+    )
+
+
+def stdin_limit() -> int:
+    """The most stdin worth reading: the largest known context window, in bytes at the token
+    estimator's characters per token (a ``[models.<name>]`` table can raise it)."""
+    return max(m.context_length for m in model_registry.list()) * CHARS_PER_TOKEN
+
 
 def read_prompt(args: Namespace) -> str | None:
     """The prompt from -p and/or piped stdin (stdin is appended after the -p text)."""
     piped = None
     if not sys.stdin.isatty():
-        piped = sys.stdin.read()
+        piped = read_stdin(stdin_limit())
         if not piped.strip():
             piped = None
     if args.prompt is not None and piped:

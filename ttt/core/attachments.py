@@ -1,7 +1,8 @@
 """Files attached to a prompt: images become ``ImagePart``s, text files a block in the prompt.
 
-The kind is decided by content, not by name: PNG, JPEG, GIF and WebP by their magic bytes, text
-by decoding as UTF-8 (a NUL byte or invalid UTF-8 means binary). Limits come from the config's
+The kind is decided by content, not by name: PNG, JPEG, GIF and WebP by their magic bytes; a NUL
+byte means binary; anything else is text, read as UTF-8 with invalid bytes replaced (U+FFFD), as
+a Latin-1 file still says most of what it says. Limits come from the config's
 ``[attachments]``; anything unusable is an ``InvalidRequestError`` naming the file.
 """
 
@@ -135,15 +136,11 @@ def load_file(path: str | PathLike[str], limits: AttachmentsConfig, into: Attach
             )
         )
         return
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = "\0"
-    if "\0" in text:
+    if b"\0" in data:
         raise InvalidRequestError(
             f"Attachment {name} is a binary file; attach text files or PNG, JPEG, GIF or WebP images."
         )
-    into.texts.append((name, text))
+    into.texts.append((name, data.decode("utf-8", errors="replace")))
 
 
 def load(paths: Sequence[str | PathLike[str]], limits: AttachmentsConfig) -> Attachments:

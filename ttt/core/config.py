@@ -9,13 +9,16 @@ with the file, key and line, and nothing is half-applied.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
+import stat
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
+from ttt.core.config_ranges import AtLeastOne, Count, Range, Seconds, Temperature
 from ttt.core.config_sections import (
     DEFAULT_POOL_SIZE,
     AttachmentsConfig,
@@ -48,20 +51,20 @@ class LlamaCppConfig:
     binary: str = ""  # llama-server executable; empty: the bundled one if installed
     base_url: str = ""  # attach to a llama-server that already runs instead of starting one
     api_key: str = ""  # the key that server was started with (--api-key), if any
-    ctx_size: int = 4096
-    threads: int = 0  # 0: llama-server's default
-    startup_timeout: float = 60.0
+    ctx_size: AtLeastOne = 4096
+    threads: Count = 0  # 0: llama-server's default
+    startup_timeout: Seconds = 60.0
 
 
 @dataclass
 class ToolsConfig:
     workspace: str = ""  # root for file tools; empty: the current directory (home or /: every file asks)
-    max_rounds: int = 8  # tool-call rounds per turn before the engine stops
-    timeout: float = 30.0  # seconds per tool call
+    max_rounds: Count = 8  # tool-call rounds per turn before the engine stops
+    timeout: Seconds = 30.0  # seconds per tool call
     permissions: dict[str, Permission] = field(default_factory=dict)  # tool or "category:x"
-    python_timeout: float = 10.0
-    python_memory_mb: int = 256
-    http_max_bytes: int = 1_000_000
+    python_timeout: Seconds = 10.0
+    python_memory_mb: AtLeastOne = 256
+    http_max_bytes: AtLeastOne = 1_000_000
     allow_private_hosts: bool = False  # let http_request reach loopback/private addresses
     search_url: str = ""  # SearXNG-style JSON endpoint for web_search
 
@@ -81,14 +84,14 @@ class TuiConfig:
 class Config:
     model: str = ""  # default model or alias ("auto": chosen per request); empty: from what is set up
     system: str = ""  # default system prompt
-    temperature: float | None = None
-    max_tokens: int | None = None
+    temperature: Temperature | None = None
+    max_tokens: AtLeastOne | None = None
     offline: bool = False  # local backends only
     fallbacks: list[str] = field(default_factory=list)  # tried in order when a model fails
     aliases: dict[str, str] = field(default_factory=dict)
-    timeout: float = 120.0  # seconds without progress before a request fails
-    connect_timeout: float = 10.0
-    retries: int = 2  # on rate limits and server errors, with backoff honouring Retry-After
+    timeout: Seconds = 120.0  # seconds without progress before a request fails
+    connect_timeout: Seconds = 10.0
+    retries: Count = 2  # on rate limits and server errors, with backoff honouring Retry-After
     log_level: str = "WARNING"
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     ollama: OllamaConfig = field(default_factory=OllamaConfig)
@@ -115,6 +118,8 @@ class Config:
             read_timeout=pick(own.read_timeout, self.timeout),
             first_token_timeout=pick(own.first_token_timeout, self.timeout),
             retries=pick(own.retries, self.retries),
+            ca_bundle=own.ca_bundle,
+            allow_private_http=own.allow_private_http,
         )
 
 
@@ -203,6 +208,8 @@ class _Source:
 
 def _type_name(tp: Any) -> str:
     origin = get_origin(tp)
+    if origin is Annotated:
+        return _type_name(get_args(tp)[0])
     if origin is Literal:
         return " | ".join(repr(a) for a in get_args(tp))
     if origin in (Union, types.UnionType):
@@ -219,8 +226,17 @@ def _type_name(tp: Any) -> str:
 def _convert(value: Any, tp: Any, key_path: list[str], source: _Source) -> Any:
     """Check ``value`` against the annotation ``tp``; returns the value to store."""
     origin = get_origin(tp)
+    if origin is Annotated:
+        base, *bounds = get_args(tp)
+        value = _convert(value, base, key_path, source)
+        for problem in (b.problem(value) for b in bounds if isinstance(b, Range)):
+            if problem:
+                raise source.error(key_path, f"{problem}, not {value!r}")
+        return value
     if origin in (Union, types.UnionType):
         options = [a for a in get_args(tp) if a is not type(None)]
+        if len(options) == 1:  # an optional setting: its own error says more than "must be ..."
+            return _convert(value, options[0], key_path, source)
         for option in options:
             try:
                 return _convert(value, option, key_path, source)
@@ -247,6 +263,8 @@ def _convert(value: Any, tp: Any, key_path: list[str], source: _Source) -> Any:
         return _merge(tp(), value, key_path, source)
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, float) and not math.isfinite(value):
+        raise source.error(key_path, f"must be a finite number, not {value!r}")
     if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
         raise source.error(key_path, f"must be {_type_name(tp)}, not {value!r}")
     return value
@@ -254,7 +272,7 @@ def _convert(value: Any, tp: Any, key_path: list[str], source: _Source) -> Any:
 
 def _merge(target: Any, data: dict[str, Any], prefix: list[str], source: _Source) -> Any:
     """Return a copy of the dataclass ``target`` with ``data`` applied (tables merge key by key)."""
-    hints = get_type_hints(type(target))
+    hints = get_type_hints(type(target), include_extras=True)
     changes: dict[str, Any] = {}
     for key, value in data.items():
         key_path = [*prefix, key]
@@ -287,12 +305,20 @@ _ENV: dict[str, tuple[str, Any]] = {
 }
 
 
+MAX_CONFIG_BYTES = 1_000_000
+
+
 def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     """Parse a TOML file; errors name the file and line."""
     try:
+        found = path.stat()
+        if not stat.S_ISREG(found.st_mode):  # a folder, or a FIFO that would block the read
+            raise ConfigurationError(f"{path}: is not a regular file")
+        if found.st_size > MAX_CONFIG_BYTES:
+            raise ConfigurationError(f"{path}: is {found.st_size:,} bytes, too large for a config file")
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigurationError(f"{path}: cannot be read ({exc.strerror})") from None
+        raise ConfigurationError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
         raise ConfigurationError(f"{path}: is not UTF-8 text") from None
     import tomllib  # only when a config file exists
@@ -301,6 +327,8 @@ def read_toml(path: Path) -> tuple[dict[str, Any], str]:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays and tables
+        raise ConfigurationError(f"{path}: invalid TOML: nested too deeply") from None
 
 
 def _env_layer() -> dict[str, Any]:
@@ -345,7 +373,7 @@ def load_config(overrides: dict[str, Any] | None = None, cwd: Path | None = None
 
     config = Config()
     for path in config_files(cwd):
-        if path.is_file():
+        if os.path.lexists(path):  # a folder, a dangling link or a link loop is an error, not absent
             data, text = read_toml(path)
             config = _merge(config, data, [], _Source(str(path), text))
     for name, data in loader_layers():

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ttt.core.config_ranges import AtLeastOne, Count, NonNegative, Positive, Seconds
+
 
 @dataclass
 class ModelConfig:
@@ -15,9 +17,9 @@ class ModelConfig:
 
     provider: str = ""  # empty: the name's prefix
     capabilities: list[str] | None = None  # e.g. ["text", "code", "vision", "tools"]
-    context_length: int | None = None  # tokens
-    input_price: float | None = None  # USD per million input tokens
-    output_price: float | None = None  # USD per million output tokens
+    context_length: AtLeastOne | None = None  # tokens
+    input_price: NonNegative | None = None  # USD per million input tokens
+    output_price: NonNegative | None = None  # USD per million output tokens
 
 
 DEFAULT_POOL_SIZE = 10
@@ -27,11 +29,13 @@ DEFAULT_POOL_SIZE = 10
 class ConnectionConfig:
     """Per-backend connection settings (``[backends.<name>]``); unset ones use the global values."""
 
-    pool_size: int | None = None  # most open HTTP connections (default DEFAULT_POOL_SIZE)
-    connect_timeout: float | None = None  # default: connect_timeout
-    read_timeout: float | None = None  # seconds without a chunk once a reply streams; default: timeout
-    first_token_timeout: float | None = None  # seconds until the first token; default: timeout
-    retries: int | None = None  # default: retries
+    pool_size: AtLeastOne | None = None  # most open HTTP connections (default DEFAULT_POOL_SIZE)
+    connect_timeout: Seconds | None = None  # default: connect_timeout
+    read_timeout: Seconds | None = None  # seconds without a chunk once a reply streams; default: timeout
+    first_token_timeout: Seconds | None = None  # seconds until the first token; default: timeout
+    retries: Count | None = None  # default: retries
+    ca_bundle: str = ""  # a PEM file of CAs to trust for https (default: $SSL_CERT_FILE, else the system's)
+    allow_private_http: bool = False  # let an API key go over plain http to a private-network host
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,8 @@ class Connection:
     read_timeout: float
     first_token_timeout: float
     retries: int
+    ca_bundle: str = ""
+    allow_private_http: bool = False
 
 
 # A prompt that looks like code or asks about programming (the default "code" rule's pattern).
@@ -99,12 +105,12 @@ class RoutingConfig:
 
     default: str = ""  # the model when no rule applies; empty: the usual default
     private_marker: str = "#private"  # a prompt containing it goes to local models only
-    chars_per_token: float = 4.0  # to estimate whether an input fits a model's window
-    reply_tokens: int = 1024  # room kept for the reply when checking a window (unless max_tokens)
+    chars_per_token: Positive = 4.0  # to estimate whether an input fits a model's window
+    reply_tokens: Count = 1024  # room kept for the reply when checking a window (unless max_tokens)
     rules: list[RoutingRule] = field(default_factory=_default_rules)  # replaces the defaults when set
 
 
 @dataclass
 class AttachmentsConfig:
-    max_image_bytes: int = 20_000_000  # per image file
-    max_text_bytes: int = 1_000_000  # per text file
+    max_image_bytes: AtLeastOne = 20_000_000  # per image file
+    max_text_bytes: AtLeastOne = 1_000_000  # per text file

@@ -69,6 +69,12 @@ class AITimeoutError(AIError):
         return True
 
 
+class CertificateError(AIError):
+    """The server's TLS certificate can't be verified (unknown CA, wrong name, expired)."""
+
+    title = "Untrusted certificate"
+
+
 class ToolExecutionError(AIError):
     title = "Tool failed"
 

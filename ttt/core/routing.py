@@ -16,8 +16,15 @@ from dataclasses import dataclass
 
 from ttt.core.backends.base import Backend, BaseBackend
 from ttt.core.config import Config
-from ttt.core.errors import AIError, BackendNotAvailableError, ConfigurationError, ModelNotFoundError
-from ttt.core.models import BUILTIN_ALIASES, OPENAI_PROTOCOL, PROVIDER_KEYS, model_registry
+from ttt.core.errors import (
+    AIError,
+    BackendNotAvailableError,
+    ConfigurationError,
+    InvalidRequestError,
+    ModelNotFoundError,
+)
+from ttt.core.models import BUILTIN_ALIASES, OPENAI_PROTOCOL, PROVIDER_KEYS, ModelInfo, model_registry
+from ttt.core.session.tokens import count_tokens
 from ttt.core.types import Message
 
 LOCAL_BACKENDS = ("local", "llamacpp")
@@ -71,6 +78,26 @@ def features(messages: Sequence[Message], config: Config, private: bool = False)
         images=sum(len(m.images) for m in messages),
         private=bool(why),
         why_private=why,
+    )
+
+
+def known(config: Config, name: str) -> ModelInfo | None:
+    """What the registry knows of a model, with this config's ``[models.<name>]`` tables on top."""
+    if name in config.models:
+        return model_registry.with_table(name, config.models[name])
+    return model_registry.get(name)
+
+
+def too_long(config: Config, model: str, tokens: int) -> InvalidRequestError | None:
+    """The input alone overflows ``model``'s known context window: refused before it is sent
+    (a provider would refuse it anyway, after the upload)."""
+    info = known(config, model)
+    if info is None or tokens <= info.context_length:
+        return None
+    return InvalidRequestError(
+        f"The input is ~{tokens:,} tokens, more than {model}'s {info.context_length:,}-token context "
+        "window: shorten it, attach less, or pick a model with a larger window.",
+        model=model,
     )
 
 
@@ -151,13 +178,16 @@ class Router:
 
             return await auto_routes(self, feats)
         routes = [await self.resolve(requested)]
-        error = await self.problem(routes[0], feats)
+        tokens = count_tokens(messages)  # the estimate: exact counting would cost more than a send
+        error = too_long(self.config, routes[0].model, tokens) or await self.problem(routes[0], feats)
         if error is not None:
             raise error
         for fallback in self.config.fallbacks:
             try:
                 route = await self.resolve(fallback)
             except (ModelNotFoundError, ConfigurationError, BackendNotAvailableError):
+                continue
+            if too_long(self.config, route.model, tokens):
                 continue
             if all(route.model != r.model for r in routes) and not await self.problem(route, feats):
                 route.reason = f"fallback from {routes[0].model}"

@@ -25,8 +25,8 @@ from ttt.core.config import Config
 from ttt.core.config_sections import RoutingRule
 from ttt.core.errors import AIError, BackendNotAvailableError, ConfigurationError, InvalidRequestError
 from ttt.core.logs import get_logger
-from ttt.core.models import ModelInfo, model_registry
-from ttt.core.routing import AUTO, HOW_TO_CONNECT, LOCAL_BACKENDS, Features, Route, Router
+from ttt.core.models import ModelInfo
+from ttt.core.routing import AUTO, HOW_TO_CONNECT, LOCAL_BACKENDS, Features, Route, Router, known
 
 log = get_logger("routing")
 
@@ -155,13 +155,6 @@ def no_candidate(feats: Features, usable: Mapping[str, ModelInfo], config: Confi
 
 
 # --- against the backends -------------------------------------------------------------------------
-
-
-def known(config: Config, name: str) -> ModelInfo | None:
-    """What the registry knows of a model, with this config's ``[models.<name>]`` tables on top."""
-    if name in config.models:
-        return model_registry.with_table(name, config.models[name])
-    return model_registry.get(name)
 
 
 async def usable_models(router: Router) -> dict[str, ModelInfo]:

@@ -53,6 +53,7 @@ class CloudRoute:
     key_env: str  # the variable that holds the key ("" when unknown)
     key_required: bool
     litellm: bool
+    url_setting: str = ""  # where base_url came from, for errors about it
 
     @property
     def api_key(self) -> str:
@@ -75,9 +76,12 @@ def resolve(model: str, config: Config) -> CloudRoute:
             )
         key_env = custom.api_key_env or PROVIDER_KEYS.get(provider, "")
         required = not own_url or bool(custom.api_key_env)  # a custom server may need no key
-        return CloudRoute(provider, rest, base_url.rstrip("/"), key_env, required, False)
+        setting = f"providers.{provider}.base_url" if custom.base_url else "OPENAI_BASE_URL"
+        return CloudRoute(provider, rest, base_url.rstrip("/"), key_env, required, False, setting)
     if env_url:
-        return CloudRoute(provider, rest, env_url.rstrip("/"), "OPENAI_API_KEY", False, False)
+        return CloudRoute(
+            provider, rest, env_url.rstrip("/"), "OPENAI_API_KEY", False, False, "OPENAI_BASE_URL"
+        )
     if provider in OPENAI_PROTOCOL:
         return CloudRoute(
             provider, rest, OPENAI_PROTOCOL[provider], PROVIDER_KEYS.get(provider, ""), True, False
@@ -85,7 +89,7 @@ def resolve(model: str, config: Config) -> CloudRoute:
     key_env = (custom.api_key_env if custom else "") or PROVIDER_KEYS.get(provider, "")
     base_url = custom.base_url if custom else ""
     required = bool(key_env) and not base_url and provider not in _AMBIENT_CREDENTIALS
-    return CloudRoute(provider, model, base_url, key_env, required, True)
+    return CloudRoute(provider, model, base_url, key_env, required, True, f"providers.{provider}.base_url")
 
 
 def load_litellm() -> ModuleType:
@@ -115,6 +119,21 @@ class CloudBackend(BaseBackend):
     def route(self, model: str) -> CloudRoute:
         return resolve(model, self.config)
 
+    def check_transport(self, route: CloudRoute, key: str, url: str = "") -> None:
+        """Refuse to send ``key`` in clear text off this machine (``url``: the route's endpoint
+        unless a client found another)."""
+        url = url or route.base_url
+        if key and key != NO_KEY and url:
+            from ttt.core.backends import http
+
+            connection = self.config.connection(self.name)
+            setting = (
+                route.url_setting if url == route.base_url else f"LiteLLM's API base for {route.provider}"
+            )
+            http.check_key_transport(
+                url, setting=setting, key_env=route.key_env, backend=self.name, connection=connection
+            )
+
     def client(self, base_url: str, api_key: str) -> openai.AsyncOpenAI:
         """The ``openai`` client for one endpoint and key, created once and reused."""
         found = self._clients.get((base_url, api_key))
@@ -125,7 +144,8 @@ class CloudBackend(BaseBackend):
 
             connection = self.config.connection(self.name)
             limits = http.limits(connection, type(openai.DEFAULT_CONNECTION_LIMITS))
-            client = openai.DefaultAsyncHttpxClient(verify=http.tls_verify(base_url), limits=limits)
+            verify = http.tls_verify(base_url, connection.ca_bundle, f"backends.{self.name}.ca_bundle")
+            client = openai.DefaultAsyncHttpxClient(verify=verify, limits=limits)
             found = openai.AsyncOpenAI(
                 base_url=base_url,
                 api_key=api_key,
@@ -148,6 +168,7 @@ class CloudBackend(BaseBackend):
             )
         translator = ChunkTranslator()
         try:
+            self.check_transport(route, key)
             if route.litellm:
                 events = self._litellm(route, key, request, translator)
             else:
@@ -198,6 +219,7 @@ class CloudBackend(BaseBackend):
     ) -> AsyncIterator[StreamEvent]:
         # the first import takes seconds: keep it off the event loop (a TUI stays responsive)
         litellm = load_litellm() if "litellm" in sys.modules else await asyncio.to_thread(load_litellm)
+        self.check_transport(route, *_litellm_endpoint(litellm, route, key))
         kwargs = self._common(request)
         if request.max_tokens is not None:
             kwargs["max_tokens"] = request.max_tokens
@@ -206,8 +228,12 @@ class CloudBackend(BaseBackend):
         if key:
             kwargs["api_key"] = key
         kwargs.update(request.options)
-        timeout = self.config.connection(self.name).read_timeout
-        kwargs.update(model=route.wire_model, num_retries=0, timeout=timeout)
+        from ttt.core.backends import http
+
+        connection = self.config.connection(self.name)
+        # explicit, so LiteLLM's own SSL_VERIFY=false can't turn verification off unseen
+        kwargs["ssl_verify"] = http.ca_file(connection.ca_bundle, f"backends.{self.name}.ca_bundle") or True
+        kwargs.update(model=route.wire_model, num_retries=0, timeout=connection.read_timeout)
         if request.stream:
             stream = await litellm.acompletion(stream=True, stream_options={"include_usage": True}, **kwargs)
             async with contextlib.aclosing(stream):  # closes the response if the consumer stops early
@@ -223,31 +249,27 @@ class CloudBackend(BaseBackend):
         for event in translator.close(cost):
             yield event
 
-    def _endpoints(self) -> dict[str, tuple[str, str]]:
-        """Custom OpenAI-compatible endpoints: provider -> (base_url, key or NO_KEY)."""
-        found: dict[str, tuple[str, str]] = {}
+    def _endpoints(self) -> dict[str, CloudRoute]:
+        """Custom OpenAI-compatible endpoints: provider -> the route all its models share."""
         names = [p for p, c in self.config.providers.items() if c.base_url and p not in LITELLM_NATIVE]
         if os.environ.get("OPENAI_BASE_URL") and "openai" not in names:
             names.append("openai")
-        for provider in names:
-            route = self.route(f"{provider}/")  # every model of a provider shares endpoint and key
-            found[provider] = (route.base_url, route.api_key or NO_KEY)
-        return found
+        return {provider: self.route(f"{provider}/") for provider in names}
 
-    async def _list(self, base_url: str, key: str) -> list[str]:
-        page = await asyncio.wait_for(self.client(base_url, key).models.list(), LIST_TIMEOUT)
+    async def _list(self, route: CloudRoute) -> list[str]:
+        self.check_transport(route, route.api_key)
+        client = self.client(route.base_url, route.api_key or NO_KEY)
+        page = await asyncio.wait_for(client.models.list(), LIST_TIMEOUT)
         return [m.id for m in page.data]
 
     async def _probe(self) -> dict[str, list[str] | AIError]:
         """``/v1/models`` of every custom endpoint, concurrently: ids, or why it failed."""
         endpoints = self._endpoints()
-        results = await asyncio.gather(
-            *(self._list(url, key) for url, key in endpoints.values()), return_exceptions=True
-        )
+        results = await asyncio.gather(*map(self._list, endpoints.values()), return_exceptions=True)
         out: dict[str, list[str] | AIError] = {}
-        for (provider, (url, _)), result in zip(endpoints.items(), results, strict=True):
+        for (provider, route), result in zip(endpoints.items(), results, strict=True):
             if isinstance(result, BaseException):
-                result = map_error(result, backend=self.name, model=f"{provider}/", base_url=url)
+                result = map_error(result, backend=self.name, model=f"{provider}/", base_url=route.base_url)
             out[provider] = result
         return out
 
@@ -299,6 +321,18 @@ class CloudBackend(BaseBackend):
         for client in self._clients.values():
             await client.close()
         self._clients.clear()
+
+
+def _litellm_endpoint(litellm: Any, route: CloudRoute, key: str) -> tuple[str, str]:
+    """(key, URL) LiteLLM will use for ``route``: ours, or what it finds in its own variables
+    (``HOSTED_VLLM_API_BASE`` and the like)."""
+    if route.base_url:
+        return key, route.base_url
+    try:
+        _, _, own_key, api_base = litellm.get_llm_provider(route.wire_model)
+    except Exception:  # a model string LiteLLM can't place fails on the request itself
+        return key, ""
+    return key or own_key or "", api_base or ""
 
 
 def _registry_cost(model: str, usage: Usage | None) -> float | None:

@@ -12,6 +12,7 @@ import email.utils
 import json
 import os
 import re
+import ssl
 import sys
 import time
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from ttt.core.errors import (
     AITimeoutError,
     APIKeyError,
     BackendNotAvailableError,
+    CertificateError,
     InvalidRequestError,
     ModelNotFoundError,
     ProviderError,
@@ -201,6 +203,14 @@ def map_error(
     if isinstance(exc, AIError):
         return exc
     ctx = _Context(backend, model, base_url, key_env)
+    untrusted = _certificate(exc)
+    if untrusted is not None:
+        return ctx.make(
+            CertificateError,
+            f"The TLS certificate of {ctx.where} can't be verified ({untrusted}): if the server uses "
+            f"its own certificate authority, point SSL_CERT_FILE or backends.{backend}.ca_bundle at "
+            "its CA file.",
+        )
     # a transport failure anywhere in the chain says more than the wrapper a client put on it
     for link in _chain(exc):
         mapped = _transport(link, ctx)
@@ -224,6 +234,17 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         following = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
         original = getattr(current, "original_exception", None)
         current = following or (original if isinstance(original, BaseException) else None)
+
+
+def _certificate(exc: BaseException) -> str | None:
+    """Why verifying a certificate failed, if that is what broke the request (LiteLLM may keep
+    only the message of the ``ssl`` error)."""
+    for link in _chain(exc):
+        if isinstance(link, ssl.SSLCertVerificationError):
+            return _one_line(link.verify_message or link.reason or "certificate verify failed")
+        if "CERTIFICATE_VERIFY_FAILED" in str(link):
+            return "certificate verify failed"
+    return None
 
 
 def _litellm(exc: BaseException, ctx: _Context) -> AIError | None:

@@ -19,6 +19,7 @@ import httpx
 from ttt.core.backends import llama_probe
 from ttt.core.backends.base import BackendStatus, BaseBackend
 from ttt.core.backends.error_map import map_error
+from ttt.core.backends.http import tls_verify
 from ttt.core.backends.llama_server import (
     LlamaServer,
     find_model,
@@ -81,15 +82,18 @@ class LlamaCppBackend(BaseBackend):
 
             if self._client is not None:
                 await self._client.close()
-            # Plain http (our own server): no TLS, so skip loading CA certificates (~100 ms a client).
-            http = DefaultAsyncHttpxClient(verify=False) if url.startswith("http://") else None
+            # plain http (our own server) loads no CA certificates, yet never skips verification
+            bundle = self.config.connection(self.name).ca_bundle
+            client = DefaultAsyncHttpxClient(
+                verify=tls_verify(url, bundle, f"backends.{self.name}.ca_bundle")
+            )
             timeout = Timeout(self.config.timeout, connect=self.config.connect_timeout)
             self._client = AsyncOpenAI(
                 base_url=f"{url}/v1",
                 api_key=self.server.api_key,
                 max_retries=0,
                 timeout=timeout,
-                http_client=http,
+                http_client=client,
             )
             self._client_url = url
         return self._client

@@ -83,15 +83,28 @@ class LocalBackend(BaseBackend):
     def __init__(self, config: Config) -> None:
         super().__init__(config)
         self.host = config.ollama.host or os.environ.get("OLLAMA_HOST") or DEFAULT_HOST
+        self._host_setting = "ollama.host" if config.ollama.host else "OLLAMA_HOST"
         connection = config.connection(self.name)
         self.client = ollama.AsyncClient(
             host=self.host,
             timeout=http.timeout(connection, httpx.Timeout),
             limits=http.limits(connection, httpx.Limits),
-            verify=http.tls_verify(self.host),
+            verify=http.tls_verify(self.host, connection.ca_bundle, f"backends.{self.name}.ca_bundle"),
         )
         self._names: tuple[float, set[str]] | None = None
         self._details: dict[str, tuple[str, ollama.ShowResponse | None]] = {}  # name -> (digest, show)
+
+    def _check_transport(self) -> None:
+        """The ollama client sends ``OLLAMA_API_KEY`` with every request when it is set: never
+        in clear text off this machine. Without a key (the usual local server) anything goes."""
+        if self.client._client.headers.get("authorization"):
+            http.check_key_transport(
+                self.host,
+                setting=self._host_setting,
+                key_env="OLLAMA_API_KEY",
+                backend=self.name,
+                connection=self.config.connection(self.name),
+            )
 
     def _error(self, exc: BaseException, model: str = "") -> AIError:
         return map_error(exc, backend=self.name, model=model, base_url=self.host, key_env="OLLAMA_API_KEY")
@@ -114,6 +127,7 @@ class LocalBackend(BaseBackend):
         parts: Any = None
         calls = 0
         try:
+            self._check_transport()
             if request.stream:
                 parts = await self.client.chat(**kwargs, stream=True)
             else:
@@ -145,6 +159,7 @@ class LocalBackend(BaseBackend):
     async def _tags(self) -> list[Any]:
         """``/api/tags``; refreshes the name cache that ``has_model`` reads."""
         try:
+            self._check_transport()
             listed = (await self.client.list()).models
         except Exception as exc:
             raise self._error(exc) from exc
@@ -201,6 +216,7 @@ class LocalBackend(BaseBackend):
     async def status(self) -> BackendStatus:
         """Reachable if ``/api/version`` answers; otherwise the reason, with the URL."""
         try:
+            self._check_transport()
             # the ollama client has no version call; its httpx client (and pool) is reused
             response = await self.client._client.get("/api/version")
             response.raise_for_status()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -32,7 +33,11 @@ def ttt(
 
 
 def spawn(*args: str) -> subprocess.Popen[bytes]:
-    """``ttt`` running, its stdout unbuffered so a test sees each write as it happens."""
+    """``ttt`` running, its stdout unbuffered so a test sees each write as it happens.
+
+    SIGINT starts at its default, as in a shell's foreground job: a test run started in the
+    background by a non-interactive shell (``make test &``) ignores SIGINT, every child inherits
+    that, and Python then leaves Ctrl-C ignored."""
     return subprocess.Popen(
         [sys.executable, "-m", "ttt", *args],
         stdin=subprocess.DEVNULL,
@@ -40,6 +45,7 @@ def spawn(*args: str) -> subprocess.Popen[bytes]:
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         bufsize=0,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
@@ -230,8 +236,6 @@ def test_a_one_shot_leaves_its_metrics_and_log_behind(ollama: OllamaServer) -> N
 
 
 def test_interrupt_exits_130_and_keeps_printed_text(ollama: OllamaServer) -> None:
-    import signal
-
     ollama.script.push(Reply(text="partial " * 50, token_delay=0.1))
     process = spawn("-p", "hi", "-m", "ollama/llama3.2")
     first = os.read(process.stdout.fileno(), 100)  # type: ignore[union-attr]

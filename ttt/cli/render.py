@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections.abc import Callable
 from typing import IO, Any
 
 _CONTROL = re.compile(
@@ -44,6 +45,25 @@ class PlainPrinter:
             self.out.flush()
 
 
+def quiet_control_keys(out: IO[str]) -> Callable[[], None]:
+    """Stop the terminal echoing control keys as ``^C`` while a reply is redrawn in place; returns
+    what restores it. The echo moves the cursor (onto a new line when the last one is full), so
+    the redraw after Ctrl-C would miss the old copy and the reply would show twice."""
+    try:
+        import termios
+    except ImportError:  # not a POSIX terminal
+        return lambda: None
+    try:
+        fd = out.fileno()
+        saved = termios.tcgetattr(fd)
+        quiet = list(saved)
+        quiet[3] &= ~termios.ECHOCTL
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    except (AttributeError, OSError, ValueError, termios.error):
+        return lambda: None
+    return lambda: termios.tcsetattr(fd, termios.TCSANOW, saved)
+
+
 class MarkdownPrinter:
     """Live Markdown: redrawn at most ~12 times a second, then printed once in full at the end."""
 
@@ -56,6 +76,7 @@ class MarkdownPrinter:
         self.console = Console(highlight=False)
         self.text = ""
         self.live = Live(console=self.console, auto_refresh=False, vertical_overflow="visible")
+        self._restore = quiet_control_keys(sys.stdout)
         self.live.start()
         self._last = 0.0
 
@@ -72,8 +93,11 @@ class MarkdownPrinter:
             self.live.update(self._markdown(), refresh=True)
 
     def close(self) -> None:
-        self.live.update(self._markdown(), refresh=True)
-        self.live.stop()
+        try:
+            self.live.update(self._markdown(), refresh=True)
+            self.live.stop()
+        finally:
+            self._restore()
 
 
 def note(message: str, *, style: str = "dim") -> None:

@@ -140,8 +140,15 @@ def test_unknown_model_is_a_clear_error() -> None:
 
 def test_missing_key_never_prints_a_value() -> None:
     result = ttt("-p", "q", "-m", "anthropic/claude-haiku-4-5")
-    assert result.returncode == 1
+    assert result.returncode == 2  # the user's setup: a configuration error
     assert "ANTHROPIC_API_KEY" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_missing_key_hint_is_printed_whole() -> None:
+    result = ttt("-p", "q", "-m", "openai/gpt-4o-mini")
+    assert result.returncode == 2
+    assert "set OPENAI_API_KEY (export OPENAI_API_KEY=...)." in result.stderr
+    assert "REDACTED" not in result.stderr
 
 
 def test_invalid_key_is_not_echoed(openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -152,7 +159,7 @@ def test_invalid_key_is_not_echoed(openai_server: OpenAIServer, monkeypatch: pyt
         result = ttt("-p", "q", "-m", "openai/gpt-4o-mini")
     finally:
         secured.stop()
-    assert result.returncode == 1 and "API key" in result.stderr
+    assert result.returncode == 2 and "API key" in result.stderr
     assert KEY not in result.stderr and KEY not in result.stdout
 
 

@@ -28,7 +28,10 @@ class AIError(Exception):
 
 
 class APIKeyError(AIError):
+    """A key is missing or refused: the user's setup, so exit 2 like other configuration errors."""
+
     title = "API key missing or invalid"
+    exit_code = 2
 
 
 class ModelNotFoundError(AIError):

@@ -184,7 +184,8 @@ class Engine:
     async def _attempt(
         self, routes: list[Route], request: ChatRequest, measured: TurnMetrics
     ) -> AsyncIterator[StreamEvent]:
-        """Stream from the first route that works; retry before any output, then fall back.
+        """Stream from the first route that works; retry before any output, then fall back (also
+        when a model is not found: another in the chain may be served).
 
         A route that succeeds moves to the front, so later tool rounds stay on it. Retries and
         the first-token timeout are the route's backend's (``Config.connection``).
@@ -220,10 +221,14 @@ class Engine:
                     log.warning(
                         "%s on %s failed (attempt %d): %s", route.model, route.backend, attempt + 1, error
                     )
-                    if produced or not error.retryable:
+                    if produced or not error.falls_back:
                         raise
                     last = error
-                    if isinstance(error, BackendNotAvailableError) or attempt == connection.retries:
+                    if (
+                        not error.retryable
+                        or isinstance(error, BackendNotAvailableError)
+                        or attempt == connection.retries
+                    ):
                         break
                     delay = _backoff(error, attempt)
                     log.debug("retrying %s in %.1fs", route.model, delay)

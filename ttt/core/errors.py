@@ -23,6 +23,11 @@ class AIError(Exception):
         """Worth trying again or falling back to another model."""
         return False
 
+    @property
+    def falls_back(self) -> bool:
+        """Worth trying the next model of a fallback chain, even if not this one again."""
+        return self.retryable
+
     def __str__(self) -> str:
         return self.message
 
@@ -36,6 +41,11 @@ class APIKeyError(AIError):
 
 class ModelNotFoundError(AIError):
     title = "Model not found"
+
+    @property
+    def falls_back(self) -> bool:
+        """Another model of the chain may be served where this one is not."""
+        return True
 
 
 class BackendNotAvailableError(AIError):

@@ -90,7 +90,7 @@ class LocalBackend(BaseBackend):
             limits=http.limits(connection, httpx.Limits),
             verify=http.tls_verify(self.host),
         )
-        self._names: tuple[float, set[str]] | None = None
+        self._names: tuple[float, list[str]] | None = None  # (when, tagged names as listed)
         self._details: dict[str, tuple[str, ollama.ShowResponse | None]] = {}  # name -> (digest, show)
 
     def _error(self, exc: BaseException, model: str = "") -> AIError:
@@ -148,7 +148,7 @@ class LocalBackend(BaseBackend):
             listed = (await self.client.list()).models
         except Exception as exc:
             raise self._error(exc) from exc
-        self._names = (time.monotonic(), {m.model or "" for m in listed})
+        self._names = (time.monotonic(), [m.model or "" for m in listed])
         return list(listed)
 
     async def has_model(self, name: str) -> bool:
@@ -157,8 +157,21 @@ class LocalBackend(BaseBackend):
             try:
                 await self._tags()
             except Exception:
-                self._names = (time.monotonic(), set())
+                self._names = (time.monotonic(), [])
         return self._names is not None and _tagged(name.removeprefix("ollama/")) in self._names[1]
+
+    async def model_names(self) -> list[str]:
+        """The pulled models' names as users type them, from ``/api/tags`` alone (cached a while):
+        what a request needs to pick a default, with none of the per-model ``/api/show`` calls of
+        ``models``. Raises when Ollama can't be reached."""
+        if (
+            self._names is None
+            or time.monotonic() - self._names[0] > MODEL_CACHE_SECONDS
+            or not self._names[1]
+        ):
+            await self._tags()
+        assert self._names is not None
+        return [display_name(name) for name in self._names[1]]
 
     async def models(self) -> list[ModelInfo]:
         """Every pulled model, with context length and capabilities when ``/api/show`` answers fast.

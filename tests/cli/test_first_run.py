@@ -11,7 +11,7 @@ import pytest
 
 from tests.cli.test_oneshot import ttt
 from tests.conftest import KEY, REPO
-from tests.providers import OllamaServer, OpenAIServer
+from tests.providers import OllamaServer, OpenAIServer, Reply
 
 # What LM Studio or vLLM list: no OpenAI model names, and an embedding model first.
 LOCAL_MODELS = ["text-embedding-nomic-embed-text-v1.5", "qwen2.5-7b-instruct", "llama-3.2-3b-instruct"]
@@ -83,3 +83,14 @@ def test_a_one_shot_asks_ollama_only_for_its_list_and_the_chat(ollama: OllamaSer
     result = ttt("-p", "hi")
     assert result.returncode == 0, result.stderr
     assert [r.path for r in ollama.requests] == ["/api/tags", "/api/chat"]
+
+
+def test_json_timings_are_the_ones_stats_records(ollama: OllamaServer) -> None:
+    """Both count from when the request went to the backend: routing and start-up are not in them."""
+    ollama.script.push(Reply(text="one two three", first_token_delay=0.3))
+    data = json.loads(ttt("-p", "hi", "--json").stdout)
+    stats = json.loads(ttt("stats", "--json").stdout)["models"]
+    assert [(m["model"], m["requests"]) for m in stats] == [("ollama/llama3.2", 1)]
+    assert data["time_to_first_token"] >= 0.3
+    assert abs(data["time_to_first_token"] - stats[0]["ttft_p50"]) < 0.002
+    assert abs(data["seconds"] - stats[0]["latency_p50"]) < 0.005

@@ -29,7 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-s", "--system", help="system prompt")
     parser.add_argument("-t", "--temperature", type=float, help="sampling temperature")
     parser.add_argument("--max-tokens", type=int, help="most tokens in the reply")
-    parser.add_argument("--json", action="store_true", help="print one JSON object with text and metadata")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object with text and metadata; its seconds and time_to_first_token count "
+        "from when the request went to the backend, as `ttt stats` does",
+    )
     parser.add_argument("--raw", action="store_true", help="plain text, no Markdown rendering")
     parser.add_argument("--offline", action="store_true", help="local backends only")
     parser.add_argument("--tools", help="tools the model may call: names, category:NAME, or all")

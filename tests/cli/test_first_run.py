@@ -94,3 +94,13 @@ def test_json_timings_are_the_ones_stats_records(ollama: OllamaServer) -> None:
     assert data["time_to_first_token"] >= 0.3
     assert abs(data["time_to_first_token"] - stats[0]["ttft_p50"]) < 0.002
     assert abs(data["seconds"] - stats[0]["latency_p50"]) < 0.005
+
+
+def test_auto_asks_ollama_about_each_model_once_across_runs(ollama: OllamaServer) -> None:
+    """Model details are kept by digest: the next `-m auto` one-shot only lists and chats."""
+    assert ttt("-p", "hi", "-m", "auto").returncode == 0
+    assert [r.path for r in ollama.requests].count("/api/show") == 2
+    ollama.reset()
+    result = ttt("-p", "hi", "-m", "auto")
+    assert result.returncode == 0, result.stderr
+    assert [r.path for r in ollama.requests] == ["/api/tags", "/api/chat"]

@@ -101,6 +101,7 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         Binding("f2", "stats", "Stats", id="stats", show=False),
         Binding("ctrl+y", "copy_last", "Copy reply", id="copy_last", show=False),
         Binding("ctrl+l", "focus_composer", "Composer", id="focus_composer", show=False),
+        Binding("ctrl+q", "quit", "Quit", id="quit", show=False, priority=True),  # listed by F1
     ]
 
     def __init__(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -32,7 +33,11 @@ def ttt(
 
 
 def spawn(*args: str) -> subprocess.Popen[bytes]:
-    """``ttt`` running, its stdout unbuffered so a test sees each write as it happens."""
+    """``ttt`` running, its stdout unbuffered so a test sees each write as it happens.
+
+    SIGINT starts at its default, as in a shell's foreground job: a test run started in the
+    background by a non-interactive shell (``make test &``) ignores SIGINT, every child inherits
+    that, and Python then leaves Ctrl-C ignored."""
     return subprocess.Popen(
         [sys.executable, "-m", "ttt", *args],
         stdin=subprocess.DEVNULL,
@@ -40,6 +45,7 @@ def spawn(*args: str) -> subprocess.Popen[bytes]:
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         bufsize=0,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
@@ -134,8 +140,15 @@ def test_unknown_model_is_a_clear_error() -> None:
 
 def test_missing_key_never_prints_a_value() -> None:
     result = ttt("-p", "q", "-m", "anthropic/claude-haiku-4-5")
-    assert result.returncode == 1
+    assert result.returncode == 2  # the user's setup: a configuration error
     assert "ANTHROPIC_API_KEY" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_missing_key_hint_is_printed_whole() -> None:
+    result = ttt("-p", "q", "-m", "openai/gpt-4o-mini")
+    assert result.returncode == 2
+    assert "set OPENAI_API_KEY (export OPENAI_API_KEY=...)." in result.stderr
+    assert "REDACTED" not in result.stderr
 
 
 def test_invalid_key_is_not_echoed(openai_server: OpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -146,7 +159,7 @@ def test_invalid_key_is_not_echoed(openai_server: OpenAIServer, monkeypatch: pyt
         result = ttt("-p", "q", "-m", "openai/gpt-4o-mini")
     finally:
         secured.stop()
-    assert result.returncode == 1 and "API key" in result.stderr
+    assert result.returncode == 2 and "API key" in result.stderr
     assert KEY not in result.stderr and KEY not in result.stdout
 
 
@@ -230,8 +243,6 @@ def test_a_one_shot_leaves_its_metrics_and_log_behind(ollama: OllamaServer) -> N
 
 
 def test_interrupt_exits_130_and_keeps_printed_text(ollama: OllamaServer) -> None:
-    import signal
-
     ollama.script.push(Reply(text="partial " * 50, token_delay=0.1))
     process = spawn("-p", "hi", "-m", "ollama/llama3.2")
     first = os.read(process.stdout.fileno(), 100)  # type: ignore[union-attr]

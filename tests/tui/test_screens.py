@@ -58,6 +58,16 @@ async def test_help_lists_every_binding_with_its_id(fake: type[FakeBackend]) -> 
         assert not isinstance(app.screen, HelpScreen)
 
 
+async def test_help_names_the_quit_key_and_it_quits(fake: type[FakeBackend]) -> None:
+    app = create_app(model="fake/x")
+    async with app.run_test() as pilot:
+        await pilot.press("f1")
+        assert ("Ctrl+q", "Quit", "quit") in app.screen.rows  # type: ignore[attr-defined]
+        await pilot.press("escape", "ctrl+q")
+        await pilot.pause()
+        assert not app.is_running
+
+
 async def test_theme_is_remembered(fake: type[FakeBackend]) -> None:
     app = create_app(model="fake/x")
     async with app.run_test() as pilot:

@@ -20,10 +20,12 @@ SUBCOMMANDS = ("models", "status", "config", "tools", "sessions", "stats")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ttt",
-        description="A terminal-native LLM workbench. Without -p and with a terminal on stdin, "
+        description="A terminal-native LLM workbench. Without a prompt and with a terminal on stdin, "
         "opens the full-screen app.",
-        epilog="Subcommands: " + ", ".join(SUBCOMMANDS) + " (`ttt <subcommand> --help`).",
+        epilog="Subcommands: " + ", ".join(SUBCOMMANDS) + " (`ttt <subcommand> --help`). "
+        "A prompt that is a subcommand's name needs -p.",
     )
+    parser.add_argument("words", nargs="*", metavar="PROMPT", help="ask once, like -p: ttt what is a monad")
     parser.add_argument("-p", "--prompt", help="ask once, print the reply and exit (stdin is appended)")
     parser.add_argument("-m", "--model", help="model name or alias (see `ttt models`)")
     parser.add_argument("-s", "--system", help="system prompt")
@@ -31,7 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
         "-t", "--temperature", type=_bounded(Temperature), help="sampling temperature (0 to 2)"
     )
     parser.add_argument("--max-tokens", type=_bounded(AtLeastOne), help="most tokens in the reply")
-    parser.add_argument("--json", action="store_true", help="print one JSON object with text and metadata")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object with text and metadata; its seconds and time_to_first_token count "
+        "from when the request went to the backend, as `ttt stats` does",
+    )
     parser.add_argument("--raw", action="store_true", help="plain text, no Markdown rendering")
     parser.add_argument("--offline", action="store_true", help="local backends only")
     parser.add_argument("--tools", help="tools the model may call: names, category:NAME, or all")
@@ -91,7 +98,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = build_subparsers().parse_args(argv)
             _setup_logging(debug=False, stderr=False)
             return int(args.handler(args) or 0)
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args = parser.parse_intermixed_args(argv)
+        if args.words:
+            if args.prompt is not None:
+                parser.error("give the prompt once: as words or with -p")
+            args.prompt = " ".join(args.words)
         if args.prompt is not None or not sys.stdin.isatty():
             return _oneshot(args)
         return _tui(args)
@@ -109,10 +121,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run() -> NoReturn:
     """The console script (and ``python -m ttt``): ``main``, then a quick exit after a one-shot."""
-    code = main()
+    try:
+        code = main()
+    except BrokenPipeError:
+        code = _reader_gone()
     if _oneshot_ran:
         _exit_now(code)
     sys.exit(code)
+
+
+def _reader_gone() -> int:
+    """stdout's reader went away (``ttt models | head``): stop quietly, as Unix tools do. stdout
+    points at /dev/null from here, so no later flush complains; the exit code is the one a shell
+    reports for a process that SIGPIPE ended (128 + 13)."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141
 
 
 _oneshot_ran = False  # set by a one-shot run, which closes everything it opened before returning

@@ -89,7 +89,21 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{mark} {shown(status.name):<9} {shown(status.detail)}")
         for key, present in status.keys.items():
             print(f"    {key:<22} {'set' if present else 'not set'}")
+    print(_default_model())
     return 0
+
+
+def _default_model() -> str:
+    """The line saying which model a prompt without -m goes to, and why."""
+    from ttt.core.api import get_config
+    from ttt.core.errors import AIError
+    from ttt.core.inventory import default_route
+
+    try:
+        route = asyncio.run(default_route(get_config()))
+    except AIError as error:
+        return f"✗ default model: none. {error.message}"
+    return f"✓ default model: {route.model}" + (f" ({route.reason})" if route.reason else "")
 
 
 def cmd_config_list(args: argparse.Namespace) -> int:

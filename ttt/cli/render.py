@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import IO, Any
 
 from ttt.core.sanitize import TerminalFilter, terminal_safe
@@ -47,6 +48,25 @@ class PlainPrinter:
             self.out.flush()
 
 
+def quiet_control_keys(out: IO[str]) -> Callable[[], None]:
+    """Stop the terminal echoing control keys as ``^C`` while a reply is redrawn in place; returns
+    what restores it. The echo moves the cursor (onto a new line when the last one is full), so
+    the redraw after Ctrl-C would miss the old copy and the reply would show twice."""
+    try:
+        import termios
+    except ImportError:  # not a POSIX terminal
+        return lambda: None
+    try:
+        fd = out.fileno()
+        saved = termios.tcgetattr(fd)
+        quiet = list(saved)
+        quiet[3] &= ~termios.ECHOCTL
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    except (AttributeError, OSError, ValueError, termios.error):
+        return lambda: None
+    return lambda: termios.tcsetattr(fd, termios.TCSANOW, saved)
+
+
 class MarkdownPrinter:
     """Live Markdown: redrawn at most ~12 times a second, then printed once in full at the end.
 
@@ -62,6 +82,7 @@ class MarkdownPrinter:
         self.text = ""
         self.live: Any = None
         self.filter = TerminalFilter()
+        self._restore: Callable[[], None] = lambda: None
         self._last = 0.0
 
     def _markdown(self) -> Any:
@@ -77,6 +98,7 @@ class MarkdownPrinter:
             from rich.live import Live
 
             self.live = Live(console=self.console, auto_refresh=False, vertical_overflow="visible")
+            self._restore = quiet_control_keys(sys.stdout)
             self.live.start()
         now = time.monotonic()
         if now - self._last >= self.REFRESH:
@@ -84,10 +106,13 @@ class MarkdownPrinter:
             self.live.update(self._markdown(), refresh=True)
 
     def pause(self) -> None:
-        if self.live is not None:
-            self.live.update(self._markdown(), refresh=True)
-            self.live.stop()
-        self.live, self.text = None, ""
+        try:
+            if self.live is not None:
+                self.live.update(self._markdown(), refresh=True)
+                self.live.stop()
+        finally:
+            self._restore()
+        self.live, self.text, self._restore = None, "", lambda: None
 
     def close(self) -> None:
         self.text += self.filter.flush()

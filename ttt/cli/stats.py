@@ -13,7 +13,10 @@ from ttt.core.sanitize import json_safe
 
 def add_parsers(commands: Any) -> None:
     stats = commands.add_parser(
-        "stats", help="request counts, latency, tokens, cost, errors and tool statistics"
+        "stats",
+        help="request counts, latency, tokens, cost, errors and tool statistics",
+        description="Latency and time to first token count from when each request went to the "
+        "backend (routing is not included), as `ttt -p --json` reports them.",
     )
     stats.add_argument("--json", action="store_true", help="one JSON object")
     stats.add_argument(

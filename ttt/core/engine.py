@@ -135,7 +135,7 @@ class Engine:
             record(measured, self.config.metrics)
             yield ErrorEvent(error)
             return
-        response = state.response(routes[0])
+        response = state.response(routes[0], measured)
         log.debug(
             "turn done: %s in %.2fs, first token %s, tokens %d in / %d out, cost %s",
             response.model,
@@ -184,7 +184,8 @@ class Engine:
     async def _attempt(
         self, routes: list[Route], request: ChatRequest, measured: TurnMetrics
     ) -> AsyncIterator[StreamEvent]:
-        """Stream from the first route that works; retry before any output, then fall back.
+        """Stream from the first route that works; retry before any output, then fall back (also
+        when a model is not found: another in the chain may be served).
 
         A route that succeeds moves to the front, so later tool rounds stay on it. Retries and
         the first-token timeout are the route's backend's (``Config.connection``).
@@ -220,10 +221,14 @@ class Engine:
                     log.warning(
                         "%s on %s failed (attempt %d): %s", route.model, route.backend, attempt + 1, error
                     )
-                    if produced or not error.retryable:
+                    if produced or not error.falls_back:
                         raise
                     last = error
-                    if isinstance(error, BackendNotAvailableError) or attempt == connection.retries:
+                    if (
+                        not error.retryable
+                        or isinstance(error, BackendNotAvailableError)
+                        or attempt == connection.retries
+                    ):
                         break
                     delay = _backoff(error, attempt)
                     log.debug("retrying %s in %.1fs", route.model, delay)
@@ -272,7 +277,6 @@ class _TurnState:
 
     def __init__(self, started: float) -> None:
         self.started = started
-        self.first_token: float | None = None
         self.text: list[str] = []
         self.thinking: list[str] = []
         self.usage = Usage()
@@ -280,8 +284,13 @@ class _TurnState:
         self.tool_results: list[Any] = []
         self.messages: list[Message] = []
 
-    def response(self, route: Route) -> AIResponse:
+    def response(self, route: Route, measured: TurnMetrics) -> AIResponse:
+        """The turn's result. Its timings are ``ttt stats``'s: counted from when the first request
+        went to the backend (routing before it is not included), the first token (text, reasoning
+        or a tool call) from when the request that produced it went out."""
         cost = self.usage.cost
+        sent = measured.requests[0].sent if measured.requests else self.started
+        first = next((r.ttft for r in measured.requests if r.ttft is not None), None)
         info = model_registry.get(route.model)
         if cost is None and info is not None:
             cost = info.cost(self.usage.input_tokens, self.usage.output_tokens)
@@ -292,8 +301,8 @@ class _TurnState:
             input_tokens=self.usage.input_tokens,
             output_tokens=self.usage.output_tokens,
             cost=cost,
-            seconds=time.perf_counter() - self.started,
-            time_to_first_token=self.first_token,
+            seconds=time.perf_counter() - sent,
+            time_to_first_token=first,
             finish_reason=self.finish,
             tool_calls=self.tool_results,
             thinking="".join(self.thinking),
@@ -310,8 +319,6 @@ class _Reply:
         self.calls: list[ToolCall] = []
 
     def add(self, event: StreamEvent, state: _TurnState) -> None:
-        if isinstance(event, (TextDelta, ThinkingDelta)) and state.first_token is None:
-            state.first_token = time.perf_counter() - state.started
         if isinstance(event, TextDelta):
             self.text.append(event.text)
             state.text.append(event.text)

@@ -23,16 +23,29 @@ class AIError(Exception):
         """Worth trying again or falling back to another model."""
         return False
 
+    @property
+    def falls_back(self) -> bool:
+        """Worth trying the next model of a fallback chain, even if not this one again."""
+        return self.retryable
+
     def __str__(self) -> str:
         return self.message
 
 
 class APIKeyError(AIError):
+    """A key is missing or refused: the user's setup, so exit 2 like other configuration errors."""
+
     title = "API key missing or invalid"
+    exit_code = 2
 
 
 class ModelNotFoundError(AIError):
     title = "Model not found"
+
+    @property
+    def falls_back(self) -> bool:
+        """Another model of the chain may be served where this one is not."""
+        return True
 
 
 class BackendNotAvailableError(AIError):

@@ -12,7 +12,7 @@ from typing import Any
 from ttt.core.backends.base import Backend, BackendStatus
 from ttt.core.config import Config
 from ttt.core.models import ModelInfo
-from ttt.core.routing import BackendPool, Router
+from ttt.core.routing import BackendPool, Route, Router
 
 TIMEOUT = 10.0  # generous: a backend may import its client (seconds on a busy machine) first
 
@@ -53,3 +53,13 @@ async def backend_statuses(config: Config) -> list[BackendStatus]:
             result = BackendStatus(name, False, f"status check failed: {type(result).__name__}: {result}")
         statuses.append(result)
     return statuses
+
+
+async def default_route(config: Config) -> Route:
+    """Where a request that names no model goes (the config's model, else what is set up), so
+    ``ttt status`` says what ``ttt -p`` will use; raises the AIError such a request would get."""
+    pool = BackendPool(config)
+    try:
+        return await Router(config, pool).resolve()
+    finally:
+        await pool.aclose()

@@ -30,7 +30,8 @@ _PATTERNS = [
     (
         re.compile(
             r"((?:proxy-)?authorization|x-api-key|api[_-]?key|x-goog-api-key)(['\"]?\s*[:=]\s*['\"]?)"
-            r"(?:(bearer|basic|token)\s+)?[^\s'\",;}]+",
+            # a value has a letter or digit: `export OPENAI_API_KEY=...` in a hint is no secret
+            r"(?:(bearer|basic|token)\s+)?(?=[^\s'\",;}]*[A-Za-z0-9])[^\s'\",;}]+",
             re.IGNORECASE,
         ),
         lambda m: f"{m[1]}{m[2]}{m[3] + ' ' if m[3] else ''}{REDACTED}",

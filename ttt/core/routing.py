@@ -235,18 +235,24 @@ class Router:
 
     async def default_route(self) -> Route:
         """No model named anywhere: use what this machine is set up for."""
+        unreachable: AIError | None = None
         if not self.config.offline:
+            if os.environ.get("OPENAI_BASE_URL"):
+                try:
+                    return await self._served_at_base_url()
+                except AIError as error:  # then a key, Ollama or the bundled model
+                    unreachable = error
             for variable, model in DEFAULT_FOR_KEY:
                 if os.environ.get(variable):
                     return Route(model, "cloud", model, f"default for {variable}")
         local = self.pool.get("local")
         try:
-            names = [m.name for m in await local.models()]
+            names = await local.model_names()  # type: ignore[attr-defined]
         except Exception:
             names = []
         if names:
-            preferred = next((n for n in names if n.startswith("ollama/llama3")), names[0])
-            return Route(preferred, "local", preferred.split("/", 1)[1], "Ollama is running")
+            preferred = next((n for n in names if n.startswith("llama3")), names[0])
+            return Route(f"ollama/{preferred}", "local", preferred, "Ollama is running")
         llamacpp = self.pool.get("llamacpp")
         if llamacpp.is_available:
             model = (await llamacpp.models())[0].name
@@ -256,4 +262,17 @@ class Router:
                 model.split("/", 1)[1],
                 "no cloud key or Ollama found, so using the bundled local model",
             )
-        raise BackendNotAvailableError(HOW_TO_CONNECT)
+        raise unreachable or BackendNotAvailableError(HOW_TO_CONNECT)
+
+    async def _served_at_base_url(self) -> Route:
+        """A model the server at OPENAI_BASE_URL lists (LM Studio, vLLM, llama.cpp, …): the usual
+        OpenAI default if it has it, else the first that is not an embedding model."""
+        ids = await self.pool.get("cloud").served("openai")  # type: ignore[attr-defined]
+        chat = [i for i in ids if "embed" not in i.lower()]
+        if not chat:
+            raise ModelNotFoundError(
+                f"The server at OPENAI_BASE_URL lists no chat model ({len(ids)} listed)."
+            )
+        wanted = DEFAULT_FOR_KEY[0][1].split("/", 1)[1]
+        model = "openai/" + (wanted if wanted in chat else chat[0])
+        return Route(model, "cloud", model, "served at OPENAI_BASE_URL")

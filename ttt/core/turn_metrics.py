@@ -41,6 +41,11 @@ class RequestMetric:
             if event.cost is not None:
                 self.cost = (self.cost or 0.0) + event.cost
 
+    @property
+    def sent(self) -> float:
+        """When the request went out, on the ``time.perf_counter`` clock."""
+        return self._clock
+
     def end(self, error: BaseException | str | None = None) -> None:
         if self.seconds is not None:
             return

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import sys
+import time
 import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -41,6 +42,7 @@ LITELLM_NATIVE = frozenset(PROVIDER_KEYS) - frozenset(OPENAI_PROTOCOL)
 _AMBIENT_CREDENTIALS = frozenset({"bedrock"})
 NO_KEY = "not-needed"  # sent to a keyless local server (LM Studio, vLLM, llama.cpp)
 LIST_TIMEOUT = 5.0  # seconds for `/v1/models` on a custom endpoint
+LIST_CACHE_SECONDS = 30.0  # how long `served` reuses an endpoint's list
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ class CloudBackend(BaseBackend):
     def __init__(self, config: Config) -> None:
         super().__init__(config)
         self._clients: dict[tuple[str, str], openai.AsyncOpenAI] = {}
+        self._served: dict[str, tuple[float, list[str]]] = {}
 
     def route(self, model: str) -> CloudRoute:
         return resolve(model, self.config)
@@ -262,28 +265,50 @@ class CloudBackend(BaseBackend):
         page = await asyncio.wait_for(client.models.list(), LIST_TIMEOUT)
         return [m.id for m in page.data]
 
+    async def served(self, provider: str) -> list[str]:
+        """The model ids ``provider``'s custom endpoint serves (its ``/v1/models``), reused for a
+        while; raises the AIError that says why the endpoint can't be listed."""
+        cached = self._served.get(provider)
+        if cached is not None and time.monotonic() - cached[0] < LIST_CACHE_SECONDS:
+            return cached[1]
+        route = self._endpoints()[provider]
+        try:
+            ids = await self._list(route)
+        except Exception as exc:
+            raise map_error(exc, backend=self.name, model=f"{provider}/", base_url=route.base_url) from exc
+        self._served[provider] = (time.monotonic(), ids)
+        return ids
+
     async def _probe(self) -> dict[str, list[str] | AIError]:
-        """``/v1/models`` of every custom endpoint, concurrently: ids, or why it failed."""
+        """``/v1/models`` of every custom endpoint, concurrently: ids (kept for ``served``), or why
+        it failed."""
         endpoints = self._endpoints()
         results = await asyncio.gather(*map(self._list, endpoints.values()), return_exceptions=True)
         out: dict[str, list[str] | AIError] = {}
         for (provider, route), result in zip(endpoints.items(), results, strict=True):
             if isinstance(result, BaseException):
                 result = map_error(result, backend=self.name, model=f"{provider}/", base_url=route.base_url)
+            else:
+                self._served[provider] = (time.monotonic(), result)
             out[provider] = result
         return out
 
     async def models(self) -> list[ModelInfo]:
-        """Registry models (available when their key is set) and every custom endpoint's models."""
+        """Registry models (available when their key is set, or, for a provider served by a custom
+        endpoint that lists its models, when it lists them) and every custom endpoint's models."""
         found: dict[str, ModelInfo] = {}
         others = {name for name in Backend.names() if name != self.name} | {"ollama"}  # ollama/ is local's
+        probed = await self._probe()
         for info in model_registry.list():
             if info.provider in others:
                 continue
             route = self.route(info.name)
             available = bool(route.api_key) or not route.key_required if route.key_env else None
+            listed = probed.get(info.provider)
+            if isinstance(listed, list):  # a custom endpoint serves this provider: what it lists, it has
+                available = route.wire_model in listed
             found[info.name] = replace(info, backend=self.name, available=available)
-        for provider, ids in (await self._probe()).items():
+        for provider, ids in probed.items():
             if isinstance(ids, AIError):
                 continue
             for model_id in ids:

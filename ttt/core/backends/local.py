@@ -14,6 +14,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
@@ -91,8 +92,8 @@ class LocalBackend(BaseBackend):
             limits=http.limits(connection, httpx.Limits),
             verify=http.tls_verify(self.host, connection.ca_bundle, f"backends.{self.name}.ca_bundle"),
         )
-        self._names: tuple[float, set[str]] | None = None
-        self._details: dict[str, tuple[str, ollama.ShowResponse | None]] = {}  # name -> (digest, show)
+        self._names: tuple[float, list[str]] | None = None  # (when, tagged names as listed)
+        self._details: dict[str, dict[str, Any]] | None = None  # digest -> what show said
 
     def _check_transport(self) -> None:
         """The ollama client sends ``OLLAMA_API_KEY`` with every request when it is set: never
@@ -163,7 +164,7 @@ class LocalBackend(BaseBackend):
             listed = (await self.client.list()).models
         except Exception as exc:
             raise self._error(exc) from exc
-        self._names = (time.monotonic(), {m.model or "" for m in listed})
+        self._names = (time.monotonic(), [m.model or "" for m in listed])
         return list(listed)
 
     async def has_model(self, name: str) -> bool:
@@ -172,44 +173,67 @@ class LocalBackend(BaseBackend):
             try:
                 await self._tags()
             except Exception:
-                self._names = (time.monotonic(), set())
+                self._names = (time.monotonic(), [])
         return self._names is not None and _tagged(name.removeprefix("ollama/")) in self._names[1]
+
+    async def model_names(self) -> list[str]:
+        """The pulled models' names as users type them, from ``/api/tags`` alone (cached a while):
+        what a request needs to pick a default, with none of the per-model ``/api/show`` calls of
+        ``models``. Raises when Ollama can't be reached."""
+        if (
+            self._names is None
+            or time.monotonic() - self._names[0] > MODEL_CACHE_SECONDS
+            or not self._names[1]
+        ):
+            await self._tags()
+        assert self._names is not None
+        return [display_name(name) for name in self._names[1]]
 
     async def models(self) -> list[ModelInfo]:
         """Every pulled model, with context length and capabilities when ``/api/show`` answers fast.
 
-        ``show`` runs concurrently for models not seen before (keyed by digest) and is bounded by
-        ``SHOW_BUDGET_SECONDS``; a model whose details are missing is still listed.
+        Details are kept on disk by digest, so ``show`` runs only for models never seen before
+        (concurrently, bounded by ``SHOW_BUDGET_SECONDS``): a one-shot with ``-m auto`` does not
+        ask about every installed model. A model whose details are missing is still listed.
         """
         listed = await self._tags()
-        unknown = [m for m in listed if self._details.get(m.model or "", ("",))[0] != m.digest]
+        if self._details is None:
+            self._details = _load_details()
+        unknown = [m for m in listed if (m.digest or "") not in self._details]
         if unknown:
             tasks = [asyncio.ensure_future(self._show(m.model or "", m.digest or "")) for m in unknown]
             _, pending = await asyncio.wait(tasks, timeout=SHOW_BUDGET_SECONDS)
             for task in pending:
                 task.cancel()
-        return [self._info(m.model or "") for m in listed]
+            _save_details({d: shown for d, shown in self._details.items() if shown})
+        return [self._info(m.model or "", self._details.get(m.digest or "", {})) for m in listed]
 
     async def _show(self, name: str, digest: str) -> None:
+        assert self._details is not None
         try:
-            self._details[name] = (digest, await self.client.show(name))
+            shown = await self.client.show(name)
         except Exception:
-            self._details[name] = (digest, None)
+            self._details[digest] = {}  # asked once per process; not kept on disk
+            return
+        caps = [_CAPABILITIES[c] for c in shown.capabilities or [] if c in _CAPABILITIES]
+        context = [v for k, v in (shown.modelinfo or {}).items() if k.endswith(".context_length")]
+        self._details[digest] = {
+            "capabilities": list(dict.fromkeys(["text", *caps])),
+            "context_length": context[0] if context and isinstance(context[0], int) else None,
+        }
 
-    def _info(self, name: str) -> ModelInfo:
+    def _info(self, name: str, shown: dict[str, Any]) -> ModelInfo:
         """What the registry knows of a model, corrected by Ollama's ``/api/show``; what the
         config's ``[models."ollama/<name>"]`` table sets wins over both."""
         full = f"ollama/{display_name(name)}"
         info = replace(
             model_registry.get(full) or ModelInfo(full, "ollama"), backend=self.name, available=True
         )
-        shown = self._details.get(name, ("", None))[1]
-        if shown is not None:
-            caps = [_CAPABILITIES[c] for c in shown.capabilities or [] if c in _CAPABILITIES]
-            info.capabilities = list(dict.fromkeys(["text", *caps]))
-            context = [v for k, v in (shown.modelinfo or {}).items() if k.endswith(".context_length")]
-            if context and isinstance(context[0], int):
-                info.context_length = context[0]
+        caps, context = shown.get("capabilities"), shown.get("context_length")
+        if isinstance(caps, list) and all(isinstance(c, str) for c in caps):
+            info.capabilities = list(caps)
+        if isinstance(context, int) and context > 0:
+            info.context_length = context
         table = self.config.models.get(full)
         return info if table is None else apply_table(info, table)
 
@@ -227,6 +251,33 @@ class LocalBackend(BaseBackend):
 
     async def aclose(self) -> None:
         await self.client.close()
+
+
+def _details_file() -> Path:
+    from ttt.core.config import paths
+
+    return paths().data_dir / "ollama-models.json"
+
+
+def _load_details() -> dict[str, dict[str, Any]]:
+    """Model details kept by an earlier run (a file of ours, still read with care)."""
+    try:
+        data = json.loads(_details_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
+
+
+def _save_details(details: dict[str, dict[str, Any]]) -> None:
+    """Write atomically; a read-only data dir only costs the next run its ``show`` calls."""
+    path = _details_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        partial.write_text(json.dumps(details), encoding="utf-8")
+        os.replace(partial, path)
+    except OSError:
+        pass
 
 
 async def _once(response: ollama.ChatResponse) -> AsyncIterator[ollama.ChatResponse]:

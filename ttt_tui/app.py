@@ -372,7 +372,7 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         if failed:
             title, message = turn.error_text()
             self.notify(message, title=title, severity="error", timeout=8, markup=False)
-            mark = f"⚠ {title}: {message}"
+            mark = f"⚠ {message}"  # as a stored failed reply shows it when the session is reopened
         await turn.end(mark, error=failed)
         current = turn.session_id == self.controller.current.id
         if current and turn.user is not None:
@@ -405,6 +405,8 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         if last_user is not None:
             children = list(self.transcript.children)
             await self.transcript.remove_children(children[children.index(last_user) :])
+        if self.composer.text == prompt.text:  # a failed prompt given back: it is being asked now
+            self.composer.clear()
         images = [p for p in prompt.parts if isinstance(p, ImagePart)]
         await self.send(prompt.text, images)
 

@@ -29,6 +29,7 @@ from ttt.core.types import ImagePart
 from ttt_tui.approval import Approvals
 from ttt_tui.commands import AppCommands, ModelCommands, SessionCommands, ThemeCommands
 from ttt_tui.controller import Controller
+from ttt_tui.screens.dialogs import ApprovalScreen
 from ttt_tui.session_actions import SessionActions
 from ttt_tui.view_actions import ViewActions
 from ttt_tui.widgets.attachments import AttachmentBar
@@ -208,8 +209,10 @@ class TTTApp(SessionActions, ViewActions, App[int]):
     def _show_calls(self, messages: list[StoredMessage], older: bool = False) -> None:
         found = [m.to_message() for m in messages]
         results = {r.call_id: r for m in found for r in m.tool_results}
+        ended = [m.to_message() for m in messages if m.status != "complete"]
+        stopped = frozenset(c.id for m in ended for c in m.tool_calls if c.id not in results)
         for inspector in self.query(ToolInspector):  # none while the app shuts down
-            inspector.show_stored([c for m in found for c in m.tool_calls], results, older)
+            inspector.show_stored([c for m in found for c in m.tool_calls], results, older, stopped)
 
     def _welcome(self) -> Welcome:
         """Imported here: Textual's Markdown costs ~15 ms of start-up, and a start that resumes a
@@ -385,8 +388,8 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         self.refresh_sidebar()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "cancel":
-            return self.turn is not None
+        if action == "cancel":  # in the approval dialog, Esc answers "no" (the dialog's own key)
+            return self.turn is not None and not isinstance(self.screen, ApprovalScreen)
         return True
 
     def action_cancel(self) -> None:

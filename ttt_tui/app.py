@@ -31,6 +31,7 @@ from ttt_tui.commands import AppCommands, ModelCommands, SessionCommands, ThemeC
 from ttt_tui.controller import Controller
 from ttt_tui.screens.dialogs import ApprovalScreen
 from ttt_tui.session_actions import SessionActions
+from ttt_tui.ui_state import load_state
 from ttt_tui.view_actions import ViewActions
 from ttt_tui.widgets.attachments import AttachmentBar
 from ttt_tui.widgets.composer import Composer
@@ -138,8 +139,9 @@ class TTTApp(SessionActions, ViewActions, App[int]):
 
     async def on_mount(self) -> None:
         config = api.get_config()
-        if config.tui.theme in self.available_themes:
-            self.theme = config.tui.theme
+        theme = load_state().get("theme") or config.tui.theme  # chosen in the app, else the config's
+        if theme in self.available_themes:
+            self.theme = theme
         self.theme_changed_signal.subscribe(self, self._remember_theme)
         self.keymap = dict(config.tui.keymap)
         self.set_keymap(self.keymap)

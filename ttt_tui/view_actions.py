@@ -5,13 +5,12 @@ The screens load when first opened: importing them (DataTable, DirectoryTree) wo
 
 from __future__ import annotations
 
-import contextlib
 from typing import TYPE_CHECKING
 
 from textual.binding import Binding
 
 from ttt.core import api
-from ttt.core.config import files_signature, set_user_value
+from ttt.core.config import files_signature
 from ttt.core.errors import AIError
 from ttt_tui.widgets.attachments import AttachmentBar
 from ttt_tui.widgets.composer import Composer
@@ -60,13 +59,14 @@ class ViewActions(_Base):
         if signature == self._config_signature:
             return
         self._config_signature = signature
+        before = api.get_config().tui.theme
         try:
             config = api.reload_config()
         except AIError as error:
             message = f"{error.message}\nThe previous settings stay in use."
             self.notify(message, title=error.title, severity="error", timeout=10, markup=False)
             return
-        if config.tui.theme != self.theme and config.tui.theme in self.available_themes:
+        if config.tui.theme != before and config.tui.theme in self.available_themes:  # edited now
             self.theme = config.tui.theme
         if dict(config.tui.keymap) != self.keymap:
             self.keymap = dict(config.tui.keymap)
@@ -94,6 +94,7 @@ class ViewActions(_Base):
         self.push_screen(HelpScreen(rows))
 
     def _remember_theme(self, _theme: object) -> None:
-        if self.theme != api.get_config().tui.theme:
-            with contextlib.suppress(Exception):
-                set_user_value("tui.theme", self.theme)
+        """The theme chosen in the app is remembered in the state file, not the user's config."""
+        from ttt_tui.ui_state import remember
+
+        remember("theme", self.theme)

@@ -143,8 +143,7 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         if theme in self.available_themes:
             self.theme = theme
         self.theme_changed_signal.subscribe(self, self._remember_theme)
-        self.keymap = dict(config.tui.keymap)
-        self.set_keymap(self.keymap)
+        self.apply_keymap(config.tui.keymap)
         self.query_one(ToolInspector).display = False
         self._frame = self.set_interval(1 / FPS, self._on_frame, pause=True)
         self.set_interval(1.0, self.check_config)

@@ -3,6 +3,8 @@ prompt, and a failed prompt shows the same live and reopened while staying out o
 
 from __future__ import annotations
 
+import pytest
+
 from tests.providers import OllamaServer, Reply
 from tests.tui.conftest import MODEL, settle
 from ttt_tui.app import TTTApp, create_app
@@ -109,3 +111,31 @@ async def test_a_failed_turn_with_text_is_kept_in_the_context(ollama: OllamaServ
         assert sent(ollama) == ["hi", "one two three ", "go on"]
         assert shown(app)[-2:] == ["go on", "next"]
         assert [v.text for v in app.transcript.query_children(UserMessage)] == ["hi", "go on"]
+
+
+@pytest.mark.parametrize("shape", ["paragraphs", "code"])
+async def test_follows_the_bottom_through_resizes_while_streaming(ollama: OllamaServer, shape: str) -> None:
+    paragraphs = [f"Paragraph {n} of a long reply." for n in range(80)]
+    if shape == "code":
+        code = "\n".join(f"line_{n} = {n}  # a line of code" for n in range(150))
+        paragraphs[40:40] = [f"```python\n{code}\n```"]
+    ollama.script.push(Reply(text="\n\n".join(paragraphs), tokens_per_second=400))
+    app = create_app(model=MODEL)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press(*"long", "enter")
+        for size in ((70, 20), (120, 40), (90, 24)):
+            for _ in range(100):
+                await pilot.pause(0.02)
+                reply = app.transcript.latest(AssistantMessage)
+                if reply is not None and reply.tokens > 40 * len(size):
+                    break
+            await pilot.resize_terminal(*size)
+            await pilot.pause(0.15)
+            transcript = app.transcript
+            assert transcript.is_anchored, size
+            assert transcript.scroll_y == transcript.max_scroll_y, size
+        await settle(app)
+        await pilot.pause()
+        transcript = app.transcript
+        assert transcript.scroll_y == transcript.max_scroll_y
+        assert "Paragraph 79 of a long reply." in screen_text(app)

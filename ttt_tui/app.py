@@ -33,7 +33,9 @@ from ttt.core.types import ImagePart
 from ttt_tui.approval import Approvals
 from ttt_tui.commands import AppCommands, ModelCommands, SessionCommands, ThemeCommands
 from ttt_tui.controller import Controller
+from ttt_tui.screens.dialogs import ApprovalScreen
 from ttt_tui.session_actions import SessionActions
+from ttt_tui.ui_state import load_state
 from ttt_tui.view_actions import ViewActions
 from ttt_tui.widgets.attachments import AttachmentBar
 from ttt_tui.widgets.composer import Composer
@@ -152,11 +154,11 @@ class TTTApp(SessionActions, ViewActions, App[int]):
 
     async def on_mount(self) -> None:
         config = api.get_config()
-        if config.tui.theme in self.available_themes:
-            self.theme = config.tui.theme
+        theme = load_state().get("theme") or config.tui.theme  # chosen in the app, else the config's
+        if theme in self.available_themes:
+            self.theme = theme
         self.theme_changed_signal.subscribe(self, self._remember_theme)
-        self.keymap = dict(config.tui.keymap)
-        self.set_keymap(self.keymap)
+        self.apply_keymap(config.tui.keymap)
         self.query_one(ToolInspector).display = False
         self.query_one(ToolInspector).show_tools(self.controller.tools, config.tools)
         self._frame = self.set_interval(1 / FPS, self._on_frame, pause=True)
@@ -243,8 +245,10 @@ class TTTApp(SessionActions, ViewActions, App[int]):
     def _show_calls(self, messages: list[StoredMessage], older: bool = False) -> None:
         found = [m.to_message() for m in messages]
         results = {r.call_id: r for m in found for r in m.tool_results}
+        ended = [m.to_message() for m in messages if m.status != "complete"]
+        stopped = frozenset(c.id for m in ended for c in m.tool_calls if c.id not in results)
         for inspector in self.query(ToolInspector):  # none while the app shuts down
-            inspector.show_stored([c for m in found for c in m.tool_calls], results, older)
+            inspector.show_stored([c for m in found for c in m.tool_calls], results, older, stopped)
 
     def _welcome(self) -> Welcome:
         """Imported here: Textual's Markdown costs ~15 ms of start-up, and a start that resumes a
@@ -412,7 +416,7 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         if failed:
             title, message = turn.error_text()
             self.notify(message, title=title, severity="error", timeout=8, markup=False)
-            mark = f"⚠ {title}: {message}"
+            mark = f"⚠ {message}"  # as a stored failed reply shows it when the session is reopened
         await turn.end(mark, error=failed)
         current = turn.session_id == self.controller.current.id
         loaded = current and self.controller.current.loaded
@@ -430,8 +434,8 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         self.refresh_sidebar()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "cancel":
-            return self.turn is not None
+        if action == "cancel":  # in the approval dialog, Esc answers "no" (the dialog's own key)
+            return self.turn is not None and not isinstance(self.screen, ApprovalScreen)
         return True
 
     def action_cancel(self) -> None:
@@ -450,6 +454,8 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         if last_user is not None:
             children = list(self.transcript.children)
             await self.transcript.remove_children(children[children.index(last_user) :])
+        if self.composer.text == prompt.text:  # a failed prompt given back: it is being asked now
+            self.composer.clear()
         images = [p for p in prompt.parts if isinstance(p, ImagePart)]
         await self.send(prompt.text, images)
 

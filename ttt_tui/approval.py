@@ -37,6 +37,11 @@ class Approvals:
         app.push_screen(screen, lambda answer: self.decide(call.id, answer or "no"))
         try:
             answer = await future
+        except asyncio.CancelledError:  # the turn was stopped while it waited: the call never runs
+            card.set_status("stopped")
+            if app.turn is not None:
+                app.turn.tool_lines()
+            raise
         finally:
             self._pending.pop(call.id, None)
             if screen.is_active:

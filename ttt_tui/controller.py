@@ -24,7 +24,7 @@ from ttt.core import api
 from ttt.core.errors import AIError
 from ttt.core.sanitize import terminal_safe
 from ttt.core.session.chat import ChatSession
-from ttt.core.session.persistent import PersistentChatSession
+from ttt.core.session.persistent import PersistentChatSession, context
 from ttt.core.session.store import ROOT, SessionRecord, Store, StoredMessage, StoreError
 from ttt.core.types import ImagePart, Message, StreamEvent
 from ttt_tui.screen_text import SafeStream, screen_safe
@@ -341,15 +341,13 @@ class Controller:
         """``ended``: complete | stopped | failed (kept text) | lost (nothing came back).
 
         The store already holds a stopped or failed reply; the conversation is read back from
-        it so the next turn sees it. A turn that brought nothing back is branched away from, so
-        sending its prompt again does not repeat it.
+        it so the next turn sees it. A lost turn stays in the store and on screen, marked
+        failed, and out of the model's context (see ``persistent.context``).
         """
         current = self.current
         if ended == "complete" or session_id != current.id or current.record is None:
             return
         self.current = self._open(self.store.get_session(current.id) or current.record, current.model)
-        if ended == "lost":
-            self.rewind()
 
     @guarded(lambda: None)
     def last_turn_ids(self) -> tuple[int | None, int | None]:
@@ -370,20 +368,17 @@ class Controller:
 
     @guarded(lambda: None)
     def rewind(self) -> Message | None:
-        """Branch off before the last prompt (the next prompt replaces it); returns that prompt."""
+        """Branch off before the branch's last prompt, failed or not (the next prompt replaces
+        it); returns that prompt."""
         chat = self.current.chat
         prompt = next((m for m in reversed(self._tail()) if m.role == "user"), None)
-        index = next(
-            (i for i in range(len(chat.messages) - 1, -1, -1) if chat.messages[i].role == "user"), None
-        )
-        if index is None:
+        if prompt is None or not isinstance(chat, PersistentChatSession):
             return None
-        message = chat.messages[index]
-        del chat.messages[index:]
-        if prompt is not None and isinstance(chat, PersistentChatSession):
-            # no public way to move the branch tip yet (see the report)
-            chat._leaf = prompt.parent_id or ROOT
-        return message
+        before = self.store.history(self.current.id, prompt.parent_id) if prompt.parent_id else []
+        chat.messages = context(before)
+        # no public way to move the branch tip yet (see the report)
+        chat._leaf = prompt.parent_id or ROOT
+        return prompt.to_message()
 
     @guarded(lambda: None)
     def fork_at(self, message_id: int) -> str | None:

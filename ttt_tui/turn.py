@@ -23,7 +23,7 @@ from ttt.core.types import (
     ToolResultEvent,
     Usage,
 )
-from ttt_tui.widgets.inspector import ToolInspector
+from ttt_tui.widgets.inspector import STATUS_STYLE, ToolInspector
 from ttt_tui.widgets.message import AssistantMessage, UserMessage
 from ttt_tui.widgets.status import Stats, StatusLine
 from ttt_tui.widgets.transcript import tool_line
@@ -88,10 +88,9 @@ class Turn:
         lines = []
         for call_id, call in self.calls.items():
             card = self.inspector.find(call_id)
-            waiting = card is not None and card.status == "waiting"
-            lines.append(
-                tool_line(call.name, self.results.get(call_id), "waiting for approval" if waiting else "")
-            )
+            pending = card is not None and card.status in ("waiting", "stopped")
+            status = STATUS_STYLE[card.status][1] if card is not None and pending else ""
+            lines.append(tool_line(call.name, self.results.get(call_id), status))
         self.reply.set_tool_lines(lines)
 
     def frame(self) -> None:

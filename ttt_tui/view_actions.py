@@ -5,13 +5,14 @@ The screens load when first opened: importing them (DataTable, DirectoryTree) wo
 
 from __future__ import annotations
 
-import contextlib
-from typing import TYPE_CHECKING
+import difflib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
 
 from ttt.core import api
-from ttt.core.config import files_signature, set_user_value
+from ttt.core.config import files_signature
 from ttt.core.errors import AIError
 from ttt_tui.widgets.attachments import AttachmentBar
 from ttt_tui.widgets.composer import Composer
@@ -60,17 +61,17 @@ class ViewActions(_Base):
         if signature == self._config_signature:
             return
         self._config_signature = signature
+        before = api.get_config().tui.theme
         try:
             config = api.reload_config()
         except AIError as error:
             message = f"{error.message}\nThe previous settings stay in use."
             self.notify(message, title=error.title, severity="error", timeout=10, markup=False)
             return
-        if config.tui.theme != self.theme and config.tui.theme in self.available_themes:
+        if config.tui.theme != before and config.tui.theme in self.available_themes:  # edited now
             self.theme = config.tui.theme
         if dict(config.tui.keymap) != self.keymap:
-            self.keymap = dict(config.tui.keymap)
-            self.set_keymap(self.keymap)
+            self.apply_keymap(config.tui.keymap)
         self.notify("Configuration reloaded", timeout=2)
 
     def action_toggle_inspector(self) -> None:
@@ -87,13 +88,56 @@ class ViewActions(_Base):
     def action_help(self) -> None:
         from ttt_tui.screens.help import HelpScreen, describe
 
-        bindings = [*self.BINDINGS, *Composer.BINDINGS, *SessionSidebar.BINDINGS]
-        bindings += [*MessageView.BINDINGS, *UserMessage.BINDINGS, *AssistantMessage.BINDINGS]
-        rows = describe([b for b in bindings if isinstance(b, Binding)], self.keymap)
+        rows = describe(_bindings(self.BINDINGS, Composer, SessionSidebar, *MESSAGE_VIEWS), self.keymap)
         rows.append(("Ctrl+P", "Command palette", "command_palette"))
         self.push_screen(HelpScreen(rows))
 
+    def apply_keymap(self, keymap: dict[str, str]) -> None:
+        """Use ``keymap`` (binding id -> keys); an id no binding has is reported, with the
+        nearest real one, instead of being ignored without a word."""
+        self.keymap = dict(keymap)
+        self.set_keymap(self.keymap)
+        known = binding_ids(self.BINDINGS) if self.keymap else set()  # imports the screens
+        for name in sorted(set(self.keymap) - known):
+            message = _unknown_id(name, known)
+            self.notify(message, title="Unknown key binding id", severity="warning", timeout=10, markup=False)
+
     def _remember_theme(self, _theme: object) -> None:
-        if self.theme != api.get_config().tui.theme:
-            with contextlib.suppress(Exception):
-                set_user_value("tui.theme", self.theme)
+        """The theme chosen in the app is remembered in the state file, not the user's config."""
+        from ttt_tui.ui_state import remember
+
+        remember("theme", self.theme)
+
+
+MESSAGE_VIEWS = (MessageView, UserMessage, AssistantMessage)
+
+
+def _bindings(*owners: Any) -> list[Binding]:
+    """The bindings of ``owners`` (classes with ``BINDINGS``, or such lists themselves)."""
+    found = [b for owner in owners for b in getattr(owner, "BINDINGS", owner)]
+    return [b for b in found if isinstance(b, Binding)]
+
+
+def binding_ids(app_bindings: Sequence[Any]) -> set[str]:
+    """Every id ``[tui.keymap]`` can name: the app's, its widgets' and its screens'."""
+    from ttt_tui.screens import attach, dialogs, help, model_picker, stats
+
+    screens = [
+        attach.AttachScreen,
+        dialogs.ApprovalScreen,
+        dialogs.ConfirmScreen,
+        dialogs.TextScreen,
+        help.HelpScreen,
+        model_picker.ModelPicker,
+        stats.StatsScreen,
+    ]
+    bindings = _bindings(app_bindings, Composer, SessionSidebar, *MESSAGE_VIEWS, *screens)
+    return {b.id for b in bindings if b.id}
+
+
+def _unknown_id(name: str, known: set[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.4)
+    if not close:  # "send" -> "composer.send": the id's last part is what people remember
+        close = sorted(k for k in known if k.rsplit(".", 1)[-1] == name)[:1]
+    hint = f' Did you mean "{close[0]}"?' if close else ""
+    return f'[tui.keymap] names "{name}", which is no key binding id, so it does nothing.{hint} F1 lists every id.'

@@ -60,3 +60,28 @@ def test_config_set_get_list(isolated) -> None:
     assert bad.returncode == 2 and "must be a number" in bad.stderr
     unknown = ttt("config", "get", "nonsense")
     assert unknown.returncode == 2 and "not a known setting" in unknown.stderr
+
+
+def test_config_set_edits_the_example_in_place_keeping_every_comment(isolated) -> None:
+    from tests.conftest import REPO
+
+    path = isolated / "config" / "config.toml"
+    path.parent.mkdir(parents=True)
+    example = (REPO / "ttt.toml.example").read_text(encoding="utf-8")
+    path.write_text(example, encoding="utf-8")
+    comments = [line for line in example.splitlines() if line.lstrip().startswith("#")]
+    assert len(comments) > 10
+    result = ttt("config", "set", "tools.timeout", "42")
+    assert result.returncode == 0, result.stderr
+    edited = path.read_text(encoding="utf-8")
+    assert [line for line in edited.splitlines() if line.lstrip().startswith("#")] == comments
+    assert ttt("config", "get", "tools.timeout").stdout.strip() == "42.0"
+    assert len(edited.splitlines()) == len(example.splitlines())  # the value changed in place
+
+
+def test_config_set_onto_a_directory_is_a_clear_error(isolated) -> None:
+    path = isolated / "config" / "config.toml"
+    path.mkdir(parents=True)
+    result = ttt("config", "set", "tools.timeout", "9")
+    assert result.returncode == 2
+    assert "is not a file" in result.stderr and "Traceback" not in result.stderr

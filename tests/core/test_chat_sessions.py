@@ -67,6 +67,28 @@ def test_a_failed_turn_keeps_its_partial_reply_marked_error(ollama: OllamaServer
     assert "dropped" in (last.error or "")
 
 
+@pytest.mark.parametrize("persist", [False, True])
+def test_a_turn_that_failed_before_any_reply_is_left_out_of_the_context(
+    ollama: OllamaServer, persist: bool
+) -> None:
+    ollama.script.push(*[Reply(status=500, error_message="down") for _ in range(3)], "back")
+    session = ttt.chat(persist=persist, model=MODEL)
+    with pytest.raises(ttt.core.errors.ProviderError):
+        session.ask("lost question")
+    session.ask("asked again")
+    assert [m["content"] for m in ollama.chat_requests[-1].body["messages"]] == ["asked again"]
+    assert [m.text for m in session.messages] == ["asked again", "back"]
+    if persist:  # the store keeps the failed turn, marked; reopened, the context leaves it out again
+        stored = Store.default().history(session.id)
+        assert [(m.text, m.status) for m in stored] == [
+            ("lost question", "complete"),
+            ("", "error"),
+            ("asked again", "complete"),
+            ("back", "complete"),
+        ]
+        assert [m.text for m in PersistentChatSession.open(session.id).messages] == ["asked again", "back"]
+
+
 async def test_a_cancelled_turn_is_kept_and_marked_stopped(ollama: OllamaServer) -> None:
     ollama.script.push(Reply(text="word " * 200, token_delay=0.02))
     session = PersistentChatSession.open(model=MODEL)

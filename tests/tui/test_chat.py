@@ -227,3 +227,31 @@ async def test_welcome_with_connect_help_fits_a_36_row_terminal() -> None:
         assert welcome.problem
         assert app.transcript.max_scroll_y == 0
         assert welcome.region.bottom <= app.transcript.region.bottom
+
+
+async def test_an_unknown_keymap_id_is_reported_with_the_real_one(ollama: OllamaServer) -> None:
+    api.configure(tui={"keymap": {"send": "ctrl+s", "composer.newline": "ctrl+j"}})
+    app = create_app(model=MODEL)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        warnings = [n.message for n in app._notifications if n.severity == "warning"]
+        assert len(warnings) == 1, warnings
+        assert '"send"' in warnings[0] and 'Did you mean "composer.send"' in warnings[0]
+
+
+async def test_the_keymap_line_of_the_example_config_works_as_documented(ollama: OllamaServer) -> None:
+    from tests.conftest import REPO
+    from ttt.core.config import paths
+
+    example = (REPO / "ttt.toml.example").read_text(encoding="utf-8")
+    line = next(x for x in example.splitlines() if x.startswith('# "composer.send"'))
+    config = paths().user_config
+    config.parent.mkdir(parents=True)
+    config.write_text(f"[tui.keymap]\n{line.removeprefix('# ')}\n", encoding="utf-8")
+    api.reset()
+    app = create_app(model=MODEL)
+    async with app.run_test() as pilot:
+        await pilot.press("h", "i", "ctrl+s")
+        await settle(app)
+        assert app.transcript.latest(UserMessage) is not None
+        assert not [n for n in app._notifications if n.severity == "warning"]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import stat
 
+from tests.conftest import REPO
 from tests.providers import OllamaServer, Reply
 from tests.tui.conftest import MODEL, FakeBackend, settle
 from ttt.core import api
-from ttt.core.config import paths, read_toml
+from ttt.core.config import paths
 from ttt.core.tools.base import tool
 from ttt_tui.app import create_app
 from ttt_tui.commands import AppCommands, SessionCommands, ThemeCommands
@@ -68,13 +71,18 @@ async def test_help_names_the_quit_key_and_it_quits(fake: type[FakeBackend]) -> 
         assert not app.is_running
 
 
-async def test_theme_is_remembered(fake: type[FakeBackend]) -> None:
+async def test_theme_is_remembered_outside_the_users_config(fake: type[FakeBackend]) -> None:
+    config = paths().user_config
+    config.parent.mkdir(parents=True)
+    shutil.copy(REPO / "ttt.toml.example", config)
+    before = config.read_bytes()
     app = create_app(model="fake/x")
     async with app.run_test() as pilot:
         app.theme = "nord"
         await pilot.pause()
-    data, _ = read_toml(paths().user_config)
-    assert data["tui"]["theme"] == "nord"
+    assert config.read_bytes() == before
+    state = paths().data_dir / "state.json"
+    assert stat.S_IMODE(state.stat().st_mode) == 0o600
     api.reset()
     app = create_app(model="fake/x")
     async with app.run_test():

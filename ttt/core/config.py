@@ -413,24 +413,33 @@ def parse_value(raw: str) -> Any:
 
 
 def set_user_value(dotted: str, raw: str) -> Path:
-    """Set one key in the user config file, keeping the others; the file is private (0600)."""
-    import tomli_w
+    """Set one key in the user config file, edited in place: the user's comments, order and
+    other keys stay as written. The file is private (0600)."""
+    import tomlkit
 
     path = paths().user_config
-    data, _ = read_toml(path) if path.is_file() else ({}, "")
-    node = data
+    if path.exists() and not path.is_file():
+        raise ConfigurationError(f"{path}: is not a file, so the setting cannot be saved there")
+    _, text = read_toml(path) if path.exists() else ({}, "")
+    document = tomlkit.parse(text)
+    node: Any = document
     parts = dotted.split(".")
     for part in parts[:-1]:
-        node = node.setdefault(part, {})
+        if part not in node:
+            node[part] = tomlkit.table()
+        node = node[part]
         if not isinstance(node, dict):
             raise ConfigurationError(f"'{dotted}': '{part}' is not a table")
     node[parts[-1]] = parse_value(raw)
-    _merge(Config(), data, [], _Source(str(path)))  # validate before writing anything
-    private_dir(path.parent)
-    tmp = path.with_suffix(".toml.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        tomli_w.dump(data, handle)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    _merge(Config(), document.unwrap(), [], _Source(str(path)))  # validate before writing anything
+    try:
+        private_dir(path.parent)
+        tmp = path.with_suffix(".toml.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(tomlkit.dumps(document))
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ConfigurationError(f"{path}: cannot be written ({exc.strerror or exc})") from None
     return path

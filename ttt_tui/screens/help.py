@@ -28,7 +28,9 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text("Keyboard shortcuts", style="bold"), id="help-title")
             yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
             yield Static(
-                Text('Remap any key in the config file: [tui.keymap] send = "ctrl+s"', style="dim"),
+                Text(
+                    'Remap any key in the config file: [tui.keymap] "composer.send" = "ctrl+s"', style="dim"
+                ),
                 id="help-hint",
             )
 

@@ -29,6 +29,7 @@ STATUS_STYLE = {
     "ok": ("✓", "done"),
     "denied": ("⊘", "denied"),
     "failed": ("✗", "failed"),
+    "stopped": ("■", "stopped before it ran"),
 }
 
 
@@ -38,7 +39,8 @@ def result_status(result: ToolResult) -> str:
 
 
 class ToolCallCard(Vertical):
-    """One call. ``status`` is waiting | running | ok | denied | failed."""
+    """One call. ``status`` is waiting | running | ok | denied | failed | stopped (the turn ended
+    before it ran)."""
 
     class Decided(Message):
         """Approve / Deny / Always pressed on this card (``answer`` is yes | no | always)."""
@@ -54,18 +56,24 @@ class ToolCallCard(Vertical):
         self.status = "running"
         self.decision = ""
         self.result: ToolResult | None = None
+        self._head: Static | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(classes="tool-head")
-        yield Static(_arguments(self.call.arguments), classes="tool-args")
-        yield Static(classes="tool-result")
-        with Horizontal(classes="tool-buttons"):
-            yield Button("Approve", id="yes", variant="success", compact=True)
-            yield Button("Deny", id="no", variant="error", compact=True)
-            yield Button("Always", id="always", compact=True)
-
-    def on_mount(self) -> None:
+        """The parts are filled in here and on every change since: a card's result may arrive
+        before it is mounted, and Textual counts a widget as mounted only after ``on_mount``."""
+        self._head = Static(classes="tool-head")
+        self._result_view = Static(classes="tool-result")
+        self._buttons = Horizontal(
+            Button("Approve", id="yes", variant="success", compact=True),
+            Button("Deny", id="no", variant="error", compact=True),
+            Button("Always", id="always", compact=True),
+            classes="tool-buttons",
+        )
         self._refresh_view()
+        yield self._head
+        yield Static(_arguments(self.call.arguments), classes="tool-args")
+        yield self._result_view
+        yield self._buttons
 
     def set_status(self, status: str) -> None:
         self.status = status
@@ -81,22 +89,21 @@ class ToolCallCard(Vertical):
         self._refresh_view()
 
     def _refresh_view(self) -> None:
-        if not self.is_mounted:
-            return
+        for status in STATUS_STYLE:
+            self.set_class(status == self.status, f"-{status}")
+        if self._head is None:
+            return  # not composed yet: compose shows the card as it is then
         glyph, label = STATUS_STYLE[self.status]
         head = Text.assemble((f"{glyph} ", "bold"), (self.call.name, "bold"), (f"  {label}", "dim"))
         if self.decision == "always":
             head.append("  (always allowed)", style="dim")
         if self.result is not None:
             head.append(f"  {self.result.duration:.2f}s", style="dim")
-        self.query_one(".tool-head", Static).update(head)
-        for status in STATUS_STYLE:
-            self.set_class(status == self.status, f"-{status}")
-        result = self.query_one(".tool-result", Static)
-        result.display = self.result is not None
+        self._head.update(head)
+        self._result_view.display = self.result is not None
         if self.result is not None:
-            result.update(Text(_clip(_result_text(self.result))))
-        self.query_one(".tool-buttons").display = self.status == "waiting"
+            self._result_view.update(Text(_clip(_result_text(self.result))))
+        self._buttons.display = self.status == "waiting"
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -134,9 +141,16 @@ class ToolInspector(VerticalScroll):
         self.scroll_end(animate=False)
         return card
 
-    def show_stored(self, calls: list[ToolCall], results: dict[str, ToolResult], older: bool = False) -> None:
+    def show_stored(
+        self,
+        calls: list[ToolCall],
+        results: dict[str, ToolResult],
+        older: bool = False,
+        stopped: frozenset[str] = frozenset(),
+    ) -> None:
         """Cards for calls read back from the store; ``older`` ones go above those shown.
-        A page the transcript let go and read again brings calls already shown: skipped."""
+        A page the transcript let go and read again brings calls already shown: skipped.
+        ``stopped``: calls whose turn ended before they ran."""
         shown = {card.call.id for card in self.query(ToolCallCard)}
         calls = [call for call in calls if call.id not in shown]
         if not calls:
@@ -148,6 +162,8 @@ class ToolInspector(VerticalScroll):
             result = results.get(card.call.id)
             if result is not None:
                 card.set_result(result)
+            elif card.call.id in stopped:
+                card.set_status("stopped")
         if older:
             self.mount_all(cards, after=anchor)
         else:

@@ -17,7 +17,7 @@ from textual.widget import Widget
 
 from ttt.core.session.store import StoredMessage
 from ttt.core.types import ToolResult
-from ttt_tui.widgets.inspector import result_status
+from ttt_tui.widgets.inspector import STATUS_STYLE, result_status
 from ttt_tui.widgets.message import AssistantMessage, MessageView, UserMessage
 
 PAGE = 20  # messages fetched at a time
@@ -38,7 +38,11 @@ def views_for(messages: Sequence[StoredMessage]) -> list[MessageView]:
             views.append(UserMessage(message.text, index=stored.id))
         elif message.role == "assistant":
             thinking = "".join(p.text for p in message.parts if p.type == "thinking")
-            lines = [tool_line(c.name, results.get(c.id)) for c in message.tool_calls]
+            stopped = stored.status != "complete"  # its turn ended before the calls without a result ran
+            lines = [
+                tool_line(c.name, results.get(c.id), _unrun(c.id, results, stopped))
+                for c in message.tool_calls
+            ]
             view = AssistantMessage(
                 message.text, model=stored.model, thinking=thinking, tool_lines=lines, index=stored.id
             )
@@ -48,6 +52,11 @@ def views_for(messages: Sequence[StoredMessage]) -> list[MessageView]:
                 view.initial_mark = (MARKS[stored.status], False)
             views.append(view)
     return views
+
+
+def _unrun(call_id: str, results: dict[str, ToolResult], stopped: bool) -> str:
+    """Why a stored call has no result: its turn ended before it ran."""
+    return STATUS_STYLE["stopped"][1] if stopped and call_id not in results else ""
 
 
 def span(messages: Sequence[StoredMessage]) -> tuple[int, int] | None:

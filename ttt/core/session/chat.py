@@ -26,6 +26,9 @@ from ttt.core.types import (
     Message,
     RouteInfo,
     StreamEvent,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallReady,
 )
 
 if TYPE_CHECKING:
@@ -82,6 +85,7 @@ class ChatSession:
             private=turn.get("private", False),
         )
         saving = self._save_prompt(user)
+        replied = False
         try:
             async with aclosing(current_engine().run(request, options)) as events:
                 async for event in events:
@@ -89,6 +93,9 @@ class ChatSession:
                         saving, pending = None, saving
                         await pending  # the prompt is stored before any of the reply
                     self._on_event(event)
+                    replied = replied or isinstance(event, TextDelta | ThinkingDelta | ToolCallReady)
+                    if isinstance(event, ErrorEvent) and not replied:
+                        self.messages.remove(user)  # nothing came back: asking again must not repeat it
                     if isinstance(event, Done):
                         self.messages.extend(event.response.messages)
                         self.last_response = event.response

@@ -30,7 +30,7 @@ from ttt.core.types import (
 )
 
 if TYPE_CHECKING:
-    from ttt.core.session.serialize import SessionRecord, Status
+    from ttt.core.session.serialize import SessionRecord, Status, StoredMessage
     from ttt.core.session.store import Store
 
 
@@ -54,15 +54,13 @@ class PersistentChatSession(ChatSession):
         if store is None and record is not None:
             store = _default_store()
         history = [] if store is None or record is None else store.history(record.id)
-        stored = [m for m in history if not (m.status == "error" and not m.text)]
         known = {} if record is None else record_options(record)
-        messages = [m.to_message() for m in stored if m.role != "system"]
-        super().__init__(**{**known, **options, "messages": messages})
+        super().__init__(**{**known, **options, "messages": context(history)})
         self._store = store
         self._record = record
         self._title = title
         self._lock = threading.RLock()  # the prompt is written from a worker thread
-        self._leaf: int | None = stored[-1].id if stored else None
+        self._leaf: int | None = history[-1].id if history else None
         self._newest: int | None = history[-1].id if history else None  # the last message we know of
         self._reply: _Streaming | None = None
         self._results: list[ToolResult] = []
@@ -261,6 +259,20 @@ class _Streaming:
 
     def parts(self) -> list[Part]:
         return reply_parts(self.text, self.thinking, self.calls)
+
+
+def context(stored: list[StoredMessage]) -> list[Message]:
+    """What the model sees of a stored branch. A turn that failed before anything came back (an
+    empty error reply) stays in the store and on screen, marked failed, but it and its prompt are
+    left out here: asking again must not send the prompt twice."""
+    kept: list[StoredMessage] = []
+    for message in stored:
+        if message.status == "error" and not message.text:
+            if kept and kept[-1].role == "user":
+                kept.pop()
+        elif message.role != "system":
+            kept.append(message)
+    return [m.to_message() for m in kept]
 
 
 log = get_logger("session")

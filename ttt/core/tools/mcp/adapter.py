@@ -58,7 +58,7 @@ def _tool(server: McpServer, name: str, description: str, schema: dict[str, Any]
         category=f"mcp:{server.name}",
         permission=server.config.permission,
         is_async=True,
-        timeout=server.config.timeout,
+        timeout=server.config.timeout + 1.0,  # the server's own timeout speaks first, with more to say
         source=f"mcp:{server.name}",
     )
 

@@ -14,7 +14,8 @@ import os
 import signal
 import sys
 import time
-from contextlib import AsyncExitStack, suppress
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -24,6 +25,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from mcp_types.jsonrpc import CONNECTION_CLOSED, REQUEST_TIMEOUT
 
 from ttt.core.config import paths
 from ttt.core.config_sections import McpServerConfig
@@ -32,6 +34,9 @@ from ttt.core.tools.mcp import launch
 from ttt.core.tools.mcp.servers import ServerStatus, expand, notify, scrub, transport_of
 
 log = logging.getLogger("ttt.mcp")
+# The SDK logs what it drops (with tracebacks); without a handler of its own Python would print
+# them on stderr, over the app or a one-shot's output. ttt reports the failures itself.
+logging.getLogger("mcp").addHandler(logging.NullHandler())
 BACKOFF = (0.0, 1.0, 2.0, 5.0, 10.0, 30.0)  # seconds before the next start after 1, 2, ... failures
 STOP_GRACE = 3.0  # seconds for a clean stop before the runner is cancelled
 TAIL_LINES = 8
@@ -48,12 +53,15 @@ class McpServer:
         self.failures = 0
         self.pid: int | None = None
         self.listed: list[types.Tool] = []
+        self.malformed = ""  # the last message from the server that was not valid JSON-RPC
         self.log_path = paths().log_dir / f"mcp-{name}.log"
         self._client: Client | None = None
         self._runner: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._lock = asyncio.Lock()
         self._retry_at = 0.0
+        self._closed = False  # the SDK reported the connection closed
+        self._stderr_mark = 0  # where stderr stood when the current call began
 
     def status(self) -> ServerStatus:
         return ServerStatus(self.name, transport_of(self.config), self.state, len(self.listed), self.detail)
@@ -63,7 +71,7 @@ class McpServer:
 
     @property
     def running(self) -> bool:
-        return (
+        return not self._closed and (
             self._client is not None
             and self._runner is not None
             and not self._runner.done()
@@ -82,6 +90,8 @@ class McpServer:
                     f"MCP server '{self.name}' failed recently ({self.detail}); next try in {wait:.0f} s"
                 )
             self._set("starting")
+            self._closed = False
+            self.malformed = ""
             ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._stop = asyncio.Event()
             self._runner = asyncio.create_task(self._run(ready), name=f"mcp-{self.name}")
@@ -90,7 +100,8 @@ class McpServer:
                     await asyncio.shield(ready)
             except TimeoutError:
                 await self._shutdown()
-                raise self._failed(f"did not finish starting within {self.config.timeout:g} s") from None
+                reason = f"did not finish starting within {self.config.timeout:g} s{self._malformed_note()}"
+                raise self._failed(reason) from None
             except ToolExecutionError as exc:
                 await self._shutdown()
                 raise self._failed(exc.message) from None
@@ -98,8 +109,6 @@ class McpServer:
                 reason = _describe(exc) if self._alive() else "exited during start-up"
                 await self._shutdown()
                 raise self._failed(reason) from None
-            self.failures = 0
-            self._set("ready")
             return self.listed
 
     async def call(self, tool: str, arguments: dict[str, Any]) -> types.CallToolResult:
@@ -107,13 +116,19 @@ class McpServer:
         await self.start()
         client = self._client
         assert client is not None
+        self._stderr_mark = self._stderr_size()
+        self.malformed = ""
         try:
             return await client.call_tool(tool, arguments, read_timeout_seconds=self.config.timeout)
-        except MCPError as exc:  # the server answered with an error
+        except MCPError as exc:  # the server answered with an error, or the connection ended
+            if exc.code == CONNECTION_CLOSED:
+                self._closed = True
             if self.running:
-                raise ToolExecutionError(
-                    f"MCP server '{self.name}': {scrub(exc.message, self.config)}"
-                ) from None
+                message = exc.message
+                if exc.code == REQUEST_TIMEOUT:
+                    message = f"{tool} did not answer within {self.config.timeout:g} s"
+                reason = scrub(message + self._malformed_note(), self.config)
+                raise ToolExecutionError(f"MCP server '{self.name}': {reason}") from None
             raise self._crashed() from None
         except Exception as exc:
             if not self.running:
@@ -138,6 +153,8 @@ class McpServer:
                 self.listed = await _list_tools(client)
                 self._client = client
                 ready.set_result(None)
+                self.failures = 0
+                self._set("ready")
                 await self._stop.wait()
         except BaseException as exc:
             if not ready.done():
@@ -153,6 +170,9 @@ class McpServer:
             self._client = None
 
     async def _transport(self, stack: AsyncExitStack) -> Any:
+        return _watched(await self._sdk_transport(stack), self)
+
+    async def _sdk_transport(self, stack: AsyncExitStack) -> Any:
         config = self.config
         where = f"mcp.servers.{self.name}"
         if config.url:
@@ -238,19 +258,30 @@ class McpServer:
     def _crashed(self) -> ToolExecutionError:
         self.failures += 1
         self._retry_at = time.monotonic() + BACKOFF[min(self.failures, len(BACKOFF)) - 1]
-        tail = self.stderr_tail()
+        tail = self.stderr_tail(self._stderr_mark)
         detail = scrub(
             "exited during the call" + (f"; its stderr ends with: {tail}" if tail else ""), self.config
         )
         self._set("failed", detail)
         return ToolExecutionError(f"MCP server '{self.name}' {detail}. It is restarted on the next call.")
 
-    def stderr_tail(self) -> str:
-        """The last lines the server wrote on stderr, without the launcher's line."""
+    def _malformed_note(self) -> str:
+        return f"; it sent malformed JSON-RPC ({self.malformed})" if self.malformed else ""
+
+    def _stderr_size(self) -> int:
+        try:
+            return 0 if self.config.url else self.log_path.stat().st_size
+        except OSError:
+            return 0
+
+    def stderr_tail(self, since: int = 0) -> str:
+        """The last lines the server wrote on stderr (from offset ``since``), without the launcher's."""
         if self.config.url:
             return ""
         try:
-            lines = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+            with self.log_path.open("rb") as handle:
+                handle.seek(since)
+                lines = handle.read().decode("utf-8", errors="replace").splitlines()
         except OSError:
             return ""
         lines = [line for line in lines if line.strip() and not line.startswith(launch.PID_LINE)]
@@ -279,3 +310,48 @@ def _describe(exc: BaseException) -> str:
         return exc.message
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+@asynccontextmanager
+async def _watched(transport: Any, server: McpServer) -> AsyncIterator[tuple[Any, Any]]:
+    """The SDK transport, with its read stream noting malformed messages (the SDK drops them,
+    so a request they answered would only time out, without saying why)."""
+    async with transport as (read, write):
+        yield _WatchedReads(read, server), write
+
+
+class _WatchedReads:
+    def __init__(self, stream: Any, server: McpServer) -> None:
+        self._stream = stream
+        self._server = server
+
+    @property
+    def last_context(self) -> Any:
+        return getattr(self._stream, "last_context", None)
+
+    def _note(self, item: Any) -> Any:
+        if isinstance(item, Exception):
+            errors = getattr(item, "errors", None)  # pydantic's ValidationError says what and where
+            first = errors()[0] if callable(errors) and errors() else {}
+            shown = f"{first.get('msg', '')}: {str(first.get('input', ''))[:80]!r}" if first else str(item)
+            self._server.malformed = shown.splitlines()[0][:160] if shown else type(item).__name__
+        return item
+
+    async def receive(self) -> Any:
+        return self._note(await self._stream.receive())
+
+    def __aiter__(self) -> _WatchedReads:
+        return self
+
+    async def __anext__(self) -> Any:
+        return self._note(await self._stream.__anext__())
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+    async def __aenter__(self) -> _WatchedReads:
+        await self._stream.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> Any:
+        return await self._stream.__aexit__(*exc)

@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 
 import ttt
 
-SUBCOMMANDS = ("models", "status", "config", "tools", "sessions", "stats")
+SUBCOMMANDS = ("models", "status", "config", "tools", "sessions", "stats", "mcp")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,13 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def build_subparsers() -> argparse.ArgumentParser:
-    from ttt.cli import info, sessions, stats
+    from ttt.cli import info, mcp, sessions, stats
 
     parser = argparse.ArgumentParser(prog="ttt")
     commands = parser.add_subparsers(dest="command", required=True)
     info.add_parsers(commands)
     stats.add_parsers(commands)
     sessions.add_parsers(commands)
+    mcp.add_parsers(commands)
     return parser
 
 

@@ -80,7 +80,7 @@ def to_output(result: types.CallToolResult) -> ToolOutput:
                     _image(resource.blob, resource.mime_type or "", f"resource {resource.uri}", images)
                 )
             else:
-                size = len(resource.blob) * 3 // 4
+                size = len(resource.blob.rstrip("=")) * 3 // 4  # decoded size, without decoding
                 texts.append(
                     f"[resource {resource.uri}: {resource.mime_type or 'binary'}, {size} bytes, not shown]"
                 )

@@ -51,7 +51,7 @@ class McpServer:
         self.state = "stopped"
         self.detail = ""
         self.failures = 0
-        self.pid: int | None = None
+        self._pid: int | None = None
         self.listed: list[types.Tool] = []
         self.malformed = ""  # the last message from the server that was not valid JSON-RPC
         self.log_path = paths().log_dir / f"mcp-{name}.log"
@@ -70,6 +70,11 @@ class McpServer:
         return [tool.name for tool in self.listed]
 
     @property
+    def pid(self) -> int | None:
+        """The server process (a stdio server's process group too), once it has started."""
+        return self._server_pid()
+
+    @property
     def running(self) -> bool:
         return not self._closed and (
             self._client is not None
@@ -83,11 +88,13 @@ class McpServer:
         async with self._lock:
             if self.running:
                 return self.listed
+            if self.state == "ready":  # it died since the last call
+                self._record_failure("exited", self._stderr_mark)
             await self._shutdown()
             wait = self._retry_at - time.monotonic()
             if wait > 0:
                 raise ToolExecutionError(
-                    f"MCP server '{self.name}' failed recently ({self.detail}); next try in {wait:.0f} s"
+                    f"MCP server '{self.name}' could not start: {self.detail} (next try in {wait:.0f} s)"
                 )
             self._set("starting")
             self._closed = False
@@ -119,7 +126,7 @@ class McpServer:
         self._stderr_mark = self._stderr_size()
         self.malformed = ""
         try:
-            return await client.call_tool(tool, arguments, read_timeout_seconds=self.config.timeout)
+            result = await client.call_tool(tool, arguments, read_timeout_seconds=self.config.timeout)
         except MCPError as exc:  # the server answered with an error, or the connection ended
             if exc.code == CONNECTION_CLOSED:
                 self._closed = True
@@ -134,6 +141,14 @@ class McpServer:
             if not self.running:
                 raise self._crashed() from None
             raise ToolExecutionError(f"MCP server '{self.name}': {_describe(exc)}") from None
+        self.failures = 0  # it works: a later crash restarts it at once again
+        return result
+
+    async def restart(self) -> None:
+        """Stop and start again now, whatever the backoff says (the app's palette command)."""
+        await self.stop()
+        self.failures, self._retry_at = 0, 0.0
+        await self.start()
 
     async def stop(self) -> None:
         async with self._lock:
@@ -153,7 +168,6 @@ class McpServer:
                 self.listed = await _list_tools(client)
                 self._client = client
                 ready.set_result(None)
-                self.failures = 0
                 self._set("ready")
                 await self._stop.wait()
         except BaseException as exc:
@@ -184,7 +198,7 @@ class McpServer:
         env = expand(config.env, f"{where}.env")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         errlog: TextIO = stack.enter_context(self.log_path.open("w", encoding="utf-8", errors="replace"))
-        self.pid = None
+        self._pid = None
         params = StdioServerParameters(
             command=sys.executable,
             args=["-I", "-S", launch.__file__, config.command, *config.args],
@@ -217,13 +231,13 @@ class McpServer:
 
     def _server_pid(self) -> int | None:
         """The pid the launcher wrote first on stderr (also the process group id)."""
-        if self.pid is None and not self.config.url:
+        if self._pid is None and not self.config.url:
             with suppress(OSError, ValueError, IndexError):
                 with self.log_path.open(encoding="utf-8", errors="replace") as handle:
                     first = handle.readline().split()
                 if first and first[0] == launch.PID_LINE:
-                    self.pid = int(first[1])
-        return self.pid
+                    self._pid = int(first[1])
+        return self._pid
 
     def _alive(self) -> bool:
         pid = self._server_pid()
@@ -245,24 +259,21 @@ class McpServer:
         self.state, self.detail = state, detail
         notify(self.status())
 
-    def _failed(self, reason: str) -> ToolExecutionError:
-        """Record a failure (the next start waits a little longer) and the error to raise."""
+    def _record_failure(self, reason: str, since: int = 0) -> str:
+        """Note a failure (each one in a row delays the next start more); returns the detail."""
         self.failures += 1
         self._retry_at = time.monotonic() + BACKOFF[min(self.failures, len(BACKOFF)) - 1]
-        tail = self.stderr_tail()
+        tail = self.stderr_tail(since)
         detail = scrub(reason + (f"; its stderr ends with: {tail}" if tail else ""), self.config)
         self._set("failed", detail)
         log.warning("MCP server '%s' failed: %s", self.name, detail)
-        return ToolExecutionError(f"MCP server '{self.name}' could not start: {detail}")
+        return detail
+
+    def _failed(self, reason: str) -> ToolExecutionError:
+        return ToolExecutionError(f"MCP server '{self.name}' could not start: {self._record_failure(reason)}")
 
     def _crashed(self) -> ToolExecutionError:
-        self.failures += 1
-        self._retry_at = time.monotonic() + BACKOFF[min(self.failures, len(BACKOFF)) - 1]
-        tail = self.stderr_tail(self._stderr_mark)
-        detail = scrub(
-            "exited during the call" + (f"; its stderr ends with: {tail}" if tail else ""), self.config
-        )
-        self._set("failed", detail)
+        detail = self._record_failure("exited during the call", self._stderr_mark)
         return ToolExecutionError(f"MCP server '{self.name}' {detail}. It is restarted on the next call.")
 
     def _malformed_note(self) -> str:

@@ -92,10 +92,11 @@ def scrub(text: str, config: McpServerConfig) -> str:
     sequences (server output and error bodies are untrusted)."""
     secrets: list[str] = []
     for table in (config.env, config.headers):
-        try:
-            secrets += expand(table, "").values()
-        except ToolExecutionError:
-            secrets += table.values()
+        for key, value in table.items():
+            try:
+                secrets += expand({key: value}, "").values()
+            except ToolExecutionError:  # a reference to a variable that is not set: nothing to hide
+                pass
     for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
         text = text.replace(secret, REDACTED)
     return terminal_safe(redact(text))
@@ -180,8 +181,8 @@ class McpServers:
                 try:
                     started[server_name] = as_tools(server, await server.start())
                 except ToolExecutionError as exc:
-                    log.warning("%s", exc)
-                    started[server_name] = None
+                    log.warning("%s", exc)  # tools it listed before stay offered: calls say why they fail
+                    started[server_name] = as_tools(server, server.listed) if server.listed else None
             tools = started[server_name]
             if tools is None:
                 if wanted:
@@ -211,10 +212,10 @@ class McpServers:
 
     async def restart(self, name: str) -> None:
         """Stop a server and start it again now, whatever its backoff says."""
-        server = self.server(name)
-        await server.stop()
-        server.failures = 0
-        await self._quiet_start(name)
+        try:
+            await self.server(name).restart()
+        except (ToolExecutionError, ConfigurationError) as exc:
+            log.warning("%s", exc)
 
     def statuses(self) -> list[ServerStatus]:
         """Every configured server, including disabled ones and ones not started yet."""

@@ -29,6 +29,7 @@ from ttt.core.types import ImagePart
 from ttt_tui.approval import Approvals
 from ttt_tui.commands import AppCommands, ModelCommands, SessionCommands, ThemeCommands
 from ttt_tui.controller import Controller
+from ttt_tui.mcp_servers import McpCommands, start_servers
 from ttt_tui.session_actions import SessionActions
 from ttt_tui.view_actions import ViewActions
 from ttt_tui.widgets.attachments import AttachmentBar
@@ -84,7 +85,7 @@ class TTTApp(SessionActions, ViewActions, App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "ttt"
-    COMMANDS = App.COMMANDS | {SessionCommands, ModelCommands, ThemeCommands, AppCommands}
+    COMMANDS = App.COMMANDS | {SessionCommands, ModelCommands, ThemeCommands, AppCommands, McpCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1,question_mark", "help", "Keys", id="help"),
         Binding("escape", "cancel", "Stop", id="cancel", priority=True),
@@ -163,6 +164,7 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         """
         gc.freeze()
         gc.enable()
+        start_servers(self)
 
     def on_unmount(self) -> None:
         self.controller.close()
@@ -474,6 +476,8 @@ def offered_tools(tools: str | Sequence[Any] | None = None) -> tuple[list[Any], 
     from ttt.core.tools.registry import tool_registry
 
     try:
-        return tool_registry.resolve(DEFAULT_TOOLS if tools is None else tools), None
+        from ttt_tui.mcp_servers import selectors
+
+        return [*tool_registry.resolve(DEFAULT_TOOLS if tools is None else tools), *selectors()], None
     except AIError as error:
         return [], error

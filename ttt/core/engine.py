@@ -192,7 +192,9 @@ class Engine:
         from ttt.core.tools.registry import tool_registry
 
         given = turn.tools if isinstance(turn.tools, list | tuple) else [turn.tools]
-        selectors = [part.strip() for s in given for part in (s.split(",") if isinstance(s, str) else [s])]
+        selectors = [
+            part for s in given for part in ([p.strip() for p in s.split(",")] if isinstance(s, str) else [s])
+        ]
         remote = [s for s in selectors if isinstance(s, str) and s.startswith("mcp:")]
         local = [s for s in selectors if not (isinstance(s, str) and (s.startswith("mcp:") or not s))]
         tools = tool_registry.resolve(local) if local else []

@@ -39,6 +39,11 @@ def start_servers(app: TTTApp) -> None:
     app.run_worker(_pool().start_all(), name="mcp-start", group="mcp", exit_on_error=False)
 
 
+def statuses() -> list[Any]:
+    """The servers' states for the stats screen; none (and no import) when none are configured."""
+    return _pool().statuses() if api.get_config().mcp.servers else []
+
+
 def _pool() -> Any:
     return api.current_engine().mcp_servers()
 

@@ -3,6 +3,8 @@ server named in the inspector, state and restart in the palette, failures notifi
 
 from __future__ import annotations
 
+from textual.widgets import DataTable
+
 from tests.mcp.conftest import time_server
 from tests.mcp.test_tui_helpers import wait_for
 from tests.providers import OllamaServer, Reply
@@ -37,3 +39,9 @@ async def test_mcp_tool_waits_for_the_approval_card_and_names_its_server(ollama:
         entries = {title: help_text for title, help_text, _ in McpCommands(app.screen).entries()}
         assert entries["Restart MCP server: time"].startswith("ready · 2 tools")
         assert entries["Restart MCP server: broken"].startswith("failed · 0 tools")
+        await pilot.press("f2")
+        await settle(app)
+        table = app.screen.query_one("#stats-mcp", DataTable)
+        states = {table.get_row_at(i)[0]: table.get_row_at(i)[2] for i in range(table.row_count)}
+        assert states == {"time": "ready", "broken": "failed"}
+        assert "cannot run" in str(table.get_row_at(1)[4])

@@ -70,3 +70,18 @@ def test_import_rejects_a_file_that_is_not_an_mcp_config(tmp_path: Path) -> None
     bad.write_text('{"servers": 3}')
     result = run_cli("mcp", "import", str(bad))
     assert result.returncode == 2 and "mcpServers" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_config_list_hides_literal_secrets_of_servers() -> None:
+    write_config(
+        Path.cwd(),
+        web={
+            "url": "http://127.0.0.1:9/mcp",
+            "headers": {"Authorization": "Bearer literal-token-123", "X": "${REF}"},
+        },
+    )
+    shown = run_cli("config", "list")
+    assert shown.returncode == 0, shown.stderr
+    assert (
+        "literal-token-123" not in shown.stdout and "[REDACTED]" in shown.stdout and "${REF}" in shown.stdout
+    )

@@ -6,9 +6,9 @@ from __future__ import annotations
 from textual.widgets import DataTable
 
 from tests.mcp.conftest import time_server
-from tests.mcp.test_tui_helpers import wait_for
 from tests.providers import OllamaServer, Reply
 from tests.tui.conftest import MODEL, settle
+from tests.tui.test_features import wait_for
 from ttt.core import api
 from ttt_tui.app import create_app, offered_tools
 from ttt_tui.mcp_servers import McpCommands

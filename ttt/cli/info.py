@@ -94,7 +94,11 @@ def cmd_config_list(args: argparse.Namespace) -> int:
     from ttt.core.api import get_config
     from ttt.core.config import to_dict
 
-    print(tomli_w.dumps(_without_none(to_dict(get_config()))), end="")
+    data = to_dict(get_config())
+    for server in data["mcp"]["servers"].values():  # values there may be tokens; references stay
+        for table in ("env", "headers"):
+            server[table] = {k: v if "${" in v else "[REDACTED]" for k, v in server[table].items()}
+    print(tomli_w.dumps(_without_none(data)), end="")
     return 0
 
 

@@ -34,6 +34,7 @@ from ttt_tui.approval import Approvals
 from ttt_tui.commands import AppCommands, ModelCommands, SessionCommands, ThemeCommands
 from ttt_tui.controller import Controller
 from ttt_tui.screens.dialogs import ApprovalScreen
+from ttt_tui.mcp_servers import McpCommands, start_servers
 from ttt_tui.session_actions import SessionActions
 from ttt_tui.ui_state import load_state
 from ttt_tui.view_actions import ViewActions
@@ -90,7 +91,7 @@ class TTTApp(SessionActions, ViewActions, App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "ttt"
-    COMMANDS = App.COMMANDS | {SessionCommands, ModelCommands, ThemeCommands, AppCommands}
+    COMMANDS = App.COMMANDS | {SessionCommands, ModelCommands, ThemeCommands, AppCommands, McpCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1,question_mark", "help", "Keys", id="help"),
         Binding("escape", "cancel", "Stop", id="cancel", priority=True),
@@ -181,6 +182,7 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         """
         gc.freeze()
         gc.enable()
+        start_servers(self)
 
     def on_unmount(self) -> None:
         self.controller.close()
@@ -525,6 +527,8 @@ def offered_tools(tools: str | Sequence[Any] | None = None) -> tuple[list[Any], 
     from ttt.core.tools.registry import tool_registry
 
     try:
-        return tool_registry.resolve(DEFAULT_TOOLS if tools is None else tools), None
+        from ttt_tui.mcp_servers import selectors
+
+        return [*tool_registry.resolve(DEFAULT_TOOLS if tools is None else tools), *selectors()], None
     except AIError as error:
         return [], error

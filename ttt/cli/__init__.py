@@ -14,7 +14,7 @@ from typing import Any, NoReturn, get_args
 import ttt
 from ttt.core.config_ranges import AtLeastOne, Temperature
 
-SUBCOMMANDS = ("models", "status", "config", "tools", "sessions", "stats")
+SUBCOMMANDS = ("models", "status", "config", "tools", "sessions", "stats", "mcp")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,13 +80,14 @@ def _bounded(annotated: Any) -> Callable[[str], Any]:
 
 
 def build_subparsers() -> argparse.ArgumentParser:
-    from ttt.cli import info, sessions, stats
+    from ttt.cli import info, mcp, sessions, stats
 
     parser = argparse.ArgumentParser(prog="ttt")
     commands = parser.add_subparsers(dest="command", required=True)
     info.add_parsers(commands)
     stats.add_parsers(commands)
     sessions.add_parsers(commands)
+    mcp.add_parsers(commands)
     return parser
 
 

@@ -112,7 +112,11 @@ def cmd_config_list(args: argparse.Namespace) -> int:
     from ttt.core.api import get_config
     from ttt.core.config import to_dict
 
-    print(tomli_w.dumps(_without_none(to_dict(get_config()))), end="")
+    data = to_dict(get_config())
+    for server in data["mcp"]["servers"].values():  # values there may be tokens; references stay
+        for table in ("env", "headers"):
+            server[table] = {k: v if "${" in v else "[REDACTED]" for k, v in server[table].items()}
+    print(tomli_w.dumps(_without_none(data)), end="")
     return 0
 
 
@@ -149,23 +153,29 @@ def cmd_config_path(args: argparse.Namespace) -> int:
 
 
 def cmd_tools(args: argparse.Namespace) -> int:
+    """Built-ins and plugins, and the tools of the enabled MCP servers (started to list them)."""
+    from ttt.cli.mcp import mcp_tools, tool_rows
     from ttt.core.api import get_config
-    from ttt.core.tools.executor import effective_permission
+    from ttt.core.sanitize import terminal_safe
     from ttt.core.tools.registry import tool_registry
 
-    config = get_config().tools
-    rows = [
-        (
-            t.name,
-            t.category,
-            effective_permission(t, config),
-            t.description.splitlines()[0] if t.description else "",
-        )
-        for t in tool_registry.list()
-    ]
+    config = get_config()
+    tools, problems = asyncio.run(mcp_tools()) if config.mcp.servers else ([], [])
+    for problem in problems:
+        print(terminal_safe(problem), file=sys.stderr)
+    rows = tool_rows([*tool_registry.list(), *tools], config.tools)
     if args.json:
-        keys = ("name", "category", "permission", "description")
-        print(json_safe(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2)))
+        print(json_safe(json.dumps(rows, indent=2)))
         return 0
-    print_table(("TOOL", "CATEGORY", "PERMISSION", "DESCRIPTION"), rows)
+    table = [
+        (
+            r["name"],
+            r["source"],
+            r["category"],
+            r["permission"],
+            terminal_safe(r["description"].split("\n")[0]),
+        )
+        for r in rows
+    ]
+    print_table(("TOOL", "SOURCE", "CATEGORY", "PERMISSION", "DESCRIPTION"), table)
     return 0

@@ -108,6 +108,7 @@ async def run_turn(args: Namespace, prompt: str, signals: list[int]) -> int:
         "attachments": args.attach,
     }
     events = session.events(prompt, **{k: v for k, v in turn.items() if v is not None})
+    stop_notes = _note_mcp_failures(turn["tools"])
     try:
         async for event in events:
             if isinstance(event, TextDelta):
@@ -136,6 +137,7 @@ async def run_turn(args: Namespace, prompt: str, signals: list[int]) -> int:
         await events.aclose()
         session.close()
         await close_engine()
+        stop_notes()
         if printer:
             printer.close()
         for notice in getattr(session, "notices", ()):  # e.g. not saved: the reply still arrived whole
@@ -177,6 +179,21 @@ def open_session(args: Namespace) -> Any:
 def _short(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _note_mcp_failures(selectors: list[str]) -> Any:
+    """When the turn offers MCP tools, a note on stderr for each server that fails (the turn goes
+    on without it); returns what ends the notes."""
+    if not any(s.startswith("mcp:") for s in selectors):
+        return lambda: None
+    from ttt.core.tools.mcp.servers import listeners
+
+    def on_change(status: Any) -> None:
+        if status.state == "failed":
+            note(f"ttt: MCP server '{status.name}' failed: {status.detail}")
+
+    listeners.append(on_change)
+    return lambda: listeners.remove(on_change)
 
 
 def _tool_selectors(raw: str | None) -> list[str]:

@@ -24,6 +24,7 @@ from ttt.core.config_sections import (
     AttachmentsConfig,
     Connection,
     ConnectionConfig,
+    McpConfig,
     ModelConfig,
     RoutingConfig,
 )
@@ -104,6 +105,7 @@ class Config:
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     attachments: AttachmentsConfig = field(default_factory=AttachmentsConfig)
     metrics: bool = True  # keep per-request metrics in the store for `ttt stats`
+    mcp: McpConfig = field(default_factory=McpConfig)  # MCP tool servers
 
     def connection(self, backend: str) -> Connection:
         """The connection settings of ``backend``: its own table over the global values."""

@@ -7,6 +7,7 @@ them as types); kept here so the config module stays readable.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ttt.core.config_ranges import AtLeastOne, Count, NonNegative, Positive, Seconds
 
@@ -114,3 +115,27 @@ class RoutingConfig:
 class AttachmentsConfig:
     max_image_bytes: AtLeastOne = 20_000_000  # per image file
     max_text_bytes: AtLeastOne = 1_000_000  # per text file
+
+
+@dataclass
+class McpServerConfig:
+    """One MCP tool server (``[mcp.servers.<name>]``): a command (stdio) or a ``url`` (Streamable HTTP).
+
+    Values in ``env`` and ``headers`` may be ``${VAR}`` references, read from the environment
+    when the server starts, so a token need not be written in the file.
+    """
+
+    command: str = ""  # stdio: the program to run
+    args: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)  # added to a minimal environment (PATH, HOME, ...)
+    cwd: str = ""  # working directory of the command; empty: the current one
+    url: str = ""  # Streamable HTTP: the endpoint, e.g. http://127.0.0.1:8000/mcp
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every HTTP request
+    enabled: bool = True
+    permission: Literal["allow", "ask", "deny"] = "ask"  # its tools' default; [tools.permissions] wins
+    timeout: Seconds = 30.0  # seconds to start and initialize, and per tool call
+
+
+@dataclass
+class McpConfig:
+    servers: dict[str, McpServerConfig] = field(default_factory=dict)

@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ttt.core.config import Config
@@ -35,6 +35,7 @@ from ttt.core.types import (
     ToolCall,
     ToolCallReady,
     ToolCallStart,
+    ToolResult,
     ToolResultEvent,
     Usage,
     reply_parts,
@@ -64,9 +65,20 @@ class Engine:
         self.config = config
         self.pool = BackendPool(config)
         self.router = Router(config, self.pool)
+        self._mcp: Any = None  # ttt.core.tools.mcp.servers.McpServers, made on first use
+
+    def mcp_servers(self) -> Any:
+        """The MCP servers of this engine (none started until a turn or the app asks)."""
+        if self._mcp is None:
+            from ttt.core.tools.mcp.servers import McpServers
+
+            self._mcp = McpServers(self.config.mcp)
+        return self._mcp
 
     async def aclose(self) -> None:
         await self.pool.aclose()
+        if self._mcp is not None:
+            await self._mcp.aclose()
 
     async def run(
         self, messages: list[Message], turn: TurnOptions | None = None
@@ -93,7 +105,7 @@ class Engine:
         try:
             routes = await self.router.candidates(turn.model, messages, turn.private)
             log.debug("route: %s on %s (%s)", routes[0].model, routes[0].backend, routes[0].reason)
-            tools, executor = self._tools(turn)
+            tools, executor = await self._tools(turn)
             conversation = list(messages)
             cache_key = self._cache_key(routes[0], self._request(routes[0], conversation, tools, turn))
             if cache_key is not None:
@@ -157,7 +169,7 @@ class Engine:
     ) -> ChatRequest:
         return ChatRequest(
             model=route.wire_model,
-            messages=conversation,
+            messages=conversation if _sees_images(route.model) else _without_tool_images(conversation),
             tools=[t.spec for t in tools],
             temperature=turn.temperature if turn.temperature is not None else self.config.temperature,
             max_tokens=turn.max_tokens if turn.max_tokens is not None else self.config.max_tokens,
@@ -172,13 +184,22 @@ class Engine:
 
         return key_for(route.model, request)
 
-    def _tools(self, turn: TurnOptions) -> tuple[list[Any], Any]:
+    async def _tools(self, turn: TurnOptions) -> tuple[list[Any], Any]:
+        """The turn's tools: registry selectors, then ``mcp:`` ones (their servers start here)."""
         if not turn.tools:
             return [], None
         from ttt.core.tools.executor import ToolExecutor
         from ttt.core.tools.registry import tool_registry
 
-        tools = tool_registry.resolve(turn.tools)
+        given = turn.tools if isinstance(turn.tools, list | tuple) else [turn.tools]
+        selectors = [
+            part for s in given for part in ([p.strip() for p in s.split(",")] if isinstance(s, str) else [s])
+        ]
+        remote = [s for s in selectors if isinstance(s, str) and s.startswith("mcp:")]
+        local = [s for s in selectors if not (isinstance(s, str) and (s.startswith("mcp:") or not s))]
+        tools = tool_registry.resolve(local) if local else []
+        if remote:
+            tools += await self.mcp_servers().tools(remote)
         return tools, ToolExecutor(tools, self.config.tools, turn.approve)
 
     async def _attempt(
@@ -264,6 +285,22 @@ async def _first_token_within(
         aclose = getattr(events, "aclose", None)  # a plugin's stream may be a plain iterator
         if aclose is not None:
             await aclose()
+
+
+def _sees_images(model: str) -> bool:
+    """Whether tool results may carry images to ``model``: unless it is known to lack vision."""
+    info = model_registry.get(model)
+    return info is None or "vision" in info.capabilities
+
+
+def _without_tool_images(conversation: list[Message]) -> list[Message]:
+    """The conversation with images dropped from tool results (their text still mentions them)."""
+    if not any(result.images for message in conversation for result in message.tool_results):
+        return conversation
+    return [
+        Message(m.role, [replace(p, images=[]) if isinstance(p, ToolResult) else p for p in m.parts])
+        for m in conversation
+    ]
 
 
 def _backoff(error: AIError, attempt: int) -> float:

@@ -49,6 +49,7 @@ class ToolResult:
     duration: float = 0.0
     arguments: dict[str, Any] = field(default_factory=dict)
     outcome: str = "ok"
+    images: list[ImagePart] = field(default_factory=list)  # images the tool returned (MCP)
     type: Literal["tool_result"] = "tool_result"
 
     def __post_init__(self) -> None:

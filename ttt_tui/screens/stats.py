@@ -60,6 +60,8 @@ class StatsScreen(ModalScreen[None]):
                     Text(name.capitalize(), style="bold"), classes="stats-heading", id=f"stats-{name}-heading"
                 )
                 yield DataTable(id=f"stats-{name}", cursor_type="none", zebra_stripes=True)
+            yield Static(Text("MCP servers", style="bold"), classes="stats-heading", id="stats-mcp-heading")
+            yield DataTable(id="stats-mcp", cursor_type="none", zebra_stripes=True)
             yield Static(Text("1 hour · 2 day · 3 week · 4 all time · Esc closes", style="dim"))
 
     def on_mount(self) -> None:
@@ -69,7 +71,18 @@ class StatsScreen(ModalScreen[None]):
             "Tool", "Calls", "Failed", "p50", "p95", "Outcomes"
         )
         self.query_one("#stats-errors", DataTable).add_columns("Error", "Count", "Share")
+        self._show_mcp()
         self.action_span(self.span)
+
+    def _show_mcp(self) -> None:
+        """Each configured MCP server: starting, ready or failed (with its stderr tail)."""
+        from ttt_tui.mcp_servers import statuses
+
+        rows = statuses()
+        table = self.query_one("#stats-mcp", DataTable)
+        table.add_columns("Server", "Transport", "State", "Tools", "Detail")
+        table.add_rows([[s.name, s.transport, s.state, str(s.tools), Text(s.detail)] for s in rows])
+        table.display = self.query_one("#stats-mcp-heading").display = bool(rows)
 
     def action_span(self, key: str) -> None:
         self.span = key

@@ -95,6 +95,8 @@ class ToolCallCard(Vertical):
             return  # not composed yet: compose shows the card as it is then
         glyph, label = STATUS_STYLE[self.status]
         head = Text.assemble((f"{glyph} ", "bold"), (self.call.name, "bold"), (f"  {label}", "dim"))
+        if self.call.name.startswith("mcp__"):  # an MCP tool: say which server runs it
+            head.append(f"  MCP server {self.call.name.split('__')[1]}", style="dim italic")
         if self.decision == "always":
             head.append("  (always allowed)", style="dim")
         if self.result is not None:

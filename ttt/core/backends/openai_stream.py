@@ -17,6 +17,7 @@ from ttt.core.types import (
     Message,
     StreamEvent,
     TextDelta,
+    TextPart,
     ThinkingDelta,
     ToolCall,
     ToolCallDelta,
@@ -43,10 +44,15 @@ def field(obj: Any, name: str) -> Any:
 
 def wire_order(messages: list[Message]) -> Iterator[Message | ToolResult]:
     """Messages as chat protocols want them: each tool result on its own (they are ``tool``
-    messages there), then the message itself unless it held nothing but results."""
+    messages there), images the tools returned in a user message after them, then the message
+    itself unless it held nothing but results."""
     for message in messages:
         results = message.tool_results
         yield from results
+        images = [image for result in results for image in result.images]
+        if images:  # chat protocols take images from users only: they follow the results as one
+            names = ", ".join(dict.fromkeys(r.name for r in results if r.images))
+            yield Message("user", [TextPart(f"[images returned by {names}]"), *images])
         if message.role != "tool" and not (results and not message.text and not message.images):
             yield message
 

@@ -44,6 +44,7 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "str | None": (str, type(None)),
     "float": (int, float),
     "dict[str, Any]": (dict,),
+    "list[ImagePart]": (list,),
 }
 _PARTS: dict[str, tuple[type, dict[str, tuple[type, ...] | None]]] = {
     cls.type: (cls, {f.name: _JSON_TYPES.get(str(f.type)) for f in dataclasses.fields(cls)})
@@ -107,6 +108,8 @@ def part_to_dict(part: Part) -> dict[str, Any]:
     data = dataclasses.asdict(part)
     if isinstance(part, ImagePart) and part.path:
         del data["data"]
+    if isinstance(part, ToolResult):
+        data["images"] = [part_to_dict(image) for image in part.images]
     return data
 
 
@@ -124,6 +127,11 @@ def part_from_dict(data: Any) -> Part:
         allowed = fields[name]
         if allowed and (value.__class__ is bool or not isinstance(value, allowed)):
             raise ValueError(f"{kind} part field {name!r} has the wrong type")
+    if kind == "tool_result" and "images" in data:
+        images = [part_from_dict(image) for image in data["images"]]
+        if not all(isinstance(image, ImagePart) for image in images):
+            raise ValueError("tool_result part field 'images' holds a part that is not an image")
+        data = {**data, "images": images}
     try:
         return cls(**data)  # type: ignore[no-any-return]
     except TypeError as exc:  # a required field is missing

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints, overload
 
 from ttt.core.config import Permission
-from ttt.core.types import ToolSpec
+from ttt.core.types import ImagePart, ToolSpec
 
 DEFAULT_CATEGORY = "custom"
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -43,6 +43,8 @@ class Tool:
     annotations: dict[str, Any] = field(default_factory=dict, repr=False)
     # why a call with these arguments needs the user's yes even when the tool is allowed, or None
     ask_if: Callable[[dict[str, Any]], str | None] | None = field(default=None, repr=False)
+    timeout: float | None = None  # seconds per call; None: tools.timeout
+    source: str = ""  # where it comes from when not built in or a plugin, e.g. "mcp:<server>"
 
     @property
     def spec(self) -> ToolSpec:
@@ -93,6 +95,16 @@ class Tool:
             is_async=inspect.iscoroutinefunction(func),
             annotations=annotations,
         )
+
+
+@dataclass
+class ToolOutput:
+    """What a tool may return instead of plain text: images beside the text, or an error the
+    tool reported itself (MCP servers answer this way)."""
+
+    text: str
+    images: list[ImagePart] = field(default_factory=list)
+    is_error: bool = False
 
 
 @overload
@@ -271,7 +283,8 @@ def validate_arguments(tool: Tool, arguments: Any) -> dict[str, Any]:
         raise ValueError("arguments must be a JSON object")
     properties: dict[str, Any] = tool.parameters.get("properties", {})
     required: list[str] = tool.parameters.get("required", [])
-    unknown = [key for key in arguments if key not in properties]
+    open_ended = tool.parameters.get("additionalProperties") is True  # e.g. an MCP tool without properties
+    unknown = [key for key in arguments if key not in properties and not open_ended]
     if unknown:
         expected = ", ".join(repr(k) for k in properties) or "none"
         raise ValueError(f"unknown argument {unknown[0]!r} (expected: {expected})")
@@ -283,7 +296,7 @@ def validate_arguments(tool: Tool, arguments: Any) -> dict[str, Any]:
         )
     result: dict[str, Any] = {}
     for key, value in arguments.items():
-        schema = properties[key]
+        schema = properties.get(key, {})
         if value is None and key not in required and not _accepts_null(schema):
             continue
         checked = _check(value, schema, f"argument {key!r}")

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from ttt.core.config import Permission, ToolsConfig
 from ttt.core.errors import AIError
-from ttt.core.tools.base import Tool, validate_arguments
+from ttt.core.tools.base import Tool, ToolOutput, validate_arguments
 from ttt.core.tools.context import use_tools_config
 from ttt.core.types import ToolCall, ToolResult, parse_arguments
 
@@ -135,7 +135,7 @@ class ToolExecutor:
 
     async def _execute(self, ready: _Ready) -> ToolResult:
         tool, arguments = ready.tool, ready.arguments
-        timeout = self.config.timeout
+        timeout = tool.timeout or self.config.timeout
         started = time.perf_counter()
         try:
             with use_tools_config(self.config):
@@ -149,12 +149,16 @@ class ToolExecutor:
             return _failure(ready.call, f"{tool.name} timed out after {timeout:g} s", started, "timeout")
         except Exception as exc:
             return _failure(ready.call, _describe(exc), started)
+        output = value if isinstance(value, ToolOutput) else ToolOutput(_as_text(value))
+        if output.is_error:
+            return _failure(ready.call, output.text or f"{tool.name} reported an error", started)
         return ToolResult(
             call_id=ready.call.id,
             name=tool.name,
-            content=_truncate(_as_text(value)),
+            content=_truncate(output.text),
             duration=time.perf_counter() - started,
             arguments=ready.call.arguments,
+            images=output.images,
         )
 
 

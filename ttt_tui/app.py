@@ -368,7 +368,7 @@ class TTTApp(SessionActions, ViewActions, App[int]):
             await self._show_newest()
         reply = AssistantMessage(model=session.model, streaming=True)
         user = UserMessage(terminal_safe(prompt if shown is None else shown))  # a paste, a prompt rewound
-        await self.transcript.add(user)
+        await self.transcript.add(user, follow=True)
         await self.transcript.add(reply)
         status = self.query_one(StatusLine)
         self.turn = Turn(session.id, prompt, reply, self.query_one(ToolInspector), status, self._stats())

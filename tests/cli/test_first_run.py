@@ -45,6 +45,8 @@ def test_openai_base_url_alone_needs_no_key_and_no_model(lmstudio: OpenAIServer)
 
 
 def test_status_says_when_nothing_will_answer() -> None:
+    """No key, no Ollama, and an offline runtime that isn't there."""
+    Path("ttt.toml").write_text('[llamacpp]\nbinary = "/nonexistent/llama-server"\n', encoding="utf-8")
     result = ttt("status")
     assert result.returncode == 0
     assert "✗ default model: none. No model is available." in result.stdout

@@ -89,7 +89,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{mark} {shown(status.name):<9} {shown(status.detail)}")
         for key, present in status.keys.items():
             print(f"    {key:<22} {'set' if present else 'not set'}")
-    print(_default_model())
+    print(shown(_default_model()))
     return 0
 
 

@@ -120,14 +120,15 @@ class ToolInspector(VerticalScroll):
         yield Static(classes="inspector-tools")
         yield Static(Text("No tool calls yet.", style="dim"), classes="inspector-empty")
 
-    def show_tools(self, tools: list[Tool], config: ToolsConfig) -> None:
-        """Which tools the model may call and where the file tools work, in two short lines."""
-        names = ", ".join(sorted(t.name for t in tools)) or "none"
+    def show_tools(self, tools: list[Tool | str], config: ToolsConfig) -> None:
+        """Which tools the model may call (an MCP server's as ``mcp:<server>``) and where the file
+        tools work, in two short lines."""
+        names = ", ".join(sorted(t if isinstance(t, str) else t.name for t in tools)) or "none"
         label, root = workspace_label(config)
         line = self.query_one(".inspector-tools", Static)
         line.update(Text.assemble(("On: ", "bold"), names, "\n", ("Workspace: ", "bold"), label, style="dim"))
         line.tooltip = str(root)
-        if broad_workspace(root) and any(t.category == "file" for t in tools):
+        if broad_workspace(root) and any(isinstance(t, Tool) and t.category == "file" for t in tools):
             self.notify(
                 f"The workspace is {root}: file tools ask before every file. "
                 "Set tools.workspace, or start ttt in a project folder.",

@@ -194,9 +194,10 @@ class Transcript(VerticalScroll):
 
         self.call_after_refresh(keep_place)
 
-    async def add(self, view: Widget) -> None:
-        """Append ``view``; the transcript follows the bottom while the user is at the bottom."""
-        at_bottom = self.is_anchored or self.scroll_y >= self.max_scroll_y
+    async def add(self, view: Widget, follow: bool = False) -> None:
+        """Append ``view``; the transcript follows the bottom while the user is at the bottom, and
+        from wherever they were with ``follow`` (their own prompt)."""
+        at_bottom = follow or self.is_anchored or self.scroll_y >= self.max_scroll_y
         await self.mount(view)
         if self._pages:
             self._pages[-1].views.append(view)

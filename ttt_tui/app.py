@@ -33,8 +33,8 @@ from ttt.core.types import ImagePart
 from ttt_tui.approval import Approvals
 from ttt_tui.commands import AppCommands, ModelCommands, SessionCommands, ThemeCommands
 from ttt_tui.controller import Controller
-from ttt_tui.screens.dialogs import ApprovalScreen
 from ttt_tui.mcp_servers import McpCommands, start_servers
+from ttt_tui.screens.dialogs import ApprovalScreen
 from ttt_tui.session_actions import SessionActions
 from ttt_tui.ui_state import load_state
 from ttt_tui.view_actions import ViewActions

@@ -60,7 +60,7 @@ class Tmux:
 @pytest.fixture
 def tmux(tmp_path: Path) -> Iterator[Tmux]:
     if shutil.which("tmux") is None:
-        pytest.skip("tmux is not installed (apt-get install tmux)")
+        pytest.fail("this test drives the app in tmux, which is not installed (apt install tmux)")
     server = Tmux(tmp_path / "tmux.sock")
     yield server
     server("kill-server")

@@ -201,7 +201,7 @@ def _tool_selectors(raw: str | None) -> list[str]:
 
 
 def print_error(error: AIError) -> None:
-    from ttt.core.logs import redact
+    from ttt.core.secrets import redact
 
     note(redact(f"ttt: {error.title}: {error.message}"), style="plain")  # providers may echo a key
 

@@ -1,8 +1,7 @@
 """Logging under the ``ttt`` logger: a rotating file in the log dir, and secrets never written.
 
-Every record passes a redaction filter before any handler formats it: values of key-holding
-environment variables, ``sk-...`` tokens, ``Authorization``/``api-key`` headers and ``Bearer``
-credentials become ``[REDACTED]``. The filter sits on ttt's own loggers (so records are clean
+Every record passes the redaction filter (``ttt.core.secrets.redact``) before any handler
+formats it. The filter sits on ttt's own loggers (so records are clean
 whatever handlers a host program adds) and on ttt's handlers (for the third-party loggers they
 also collect at ``--debug``). The library adds no handler of its own; ``setup_logging`` is for
 the CLI and the TUI.
@@ -11,52 +10,17 @@ the CLI and the TUI.
 from __future__ import annotations
 
 import logging
-import os
-import re
 from pathlib import Path
 from typing import Any
 
+from ttt.core.secrets import redact
+
 ROOT = "ttt"
-REDACTED = "[REDACTED]"
 MAX_BYTES = 2_000_000
 BACKUPS = 3
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # Libraries whose records matter when debugging a request (their handlers stay ours, redacted).
 THIRD_PARTY = ("httpx", "openai", "ollama", "LiteLLM")
-_SECRET_NAME = re.compile(r"(_KEY|_TOKEN|_SECRET|_PASSWORD)$|^AWS_ACCESS_KEY_ID$")
-_MIN_SECRET = 8  # shorter values are too likely to be ordinary words
-_PATTERNS = [
-    # header or field with a credential: Authorization: Bearer x / "api_key": "x" / x-api-key=x
-    (
-        re.compile(
-            r"((?:proxy-)?authorization|x-api-key|api[_-]?key|x-goog-api-key)(['\"]?\s*[:=]\s*['\"]?)"
-            # a value has a letter or digit: `export OPENAI_API_KEY=...` in a hint is no secret
-            r"(?:(bearer|basic|token)\s+)?(?=[^\s'\",;}]*[A-Za-z0-9])[^\s'\",;}]+",
-            re.IGNORECASE,
-        ),
-        lambda m: f"{m[1]}{m[2]}{m[3] + ' ' if m[3] else ''}{REDACTED}",
-    ),
-    (re.compile(r"\b(bearer)\s+[A-Za-z0-9._~+/=-]{6,}", re.IGNORECASE), lambda m: f"{m[1]} {REDACTED}"),
-    (re.compile(r"\bsk-[A-Za-z0-9_-]{6,}"), lambda m: REDACTED),
-]
-
-
-def secret_values() -> list[str]:
-    """Values of environment variables that hold keys: the providers' and any ``*_KEY``/``*_TOKEN``."""
-    from ttt.core.models import PROVIDER_KEYS
-
-    names = set(PROVIDER_KEYS.values()) | {n for n in os.environ if _SECRET_NAME.search(n)}
-    values = {os.environ.get(n, "") for n in names}
-    return sorted((v for v in values if len(v) >= _MIN_SECRET), key=len, reverse=True)
-
-
-def redact(text: str) -> str:
-    """``text`` with every secret replaced by ``[REDACTED]``."""
-    for value in secret_values():
-        text = text.replace(value, REDACTED)
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
 
 
 class RedactingFilter(logging.Filter):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import email.utils
 import json
-import os
 import re
 import ssl
 import sys
@@ -29,27 +28,13 @@ from ttt.core.errors import (
     ProviderError,
     RateLimitError,
 )
-from ttt.core.models import PROVIDER_KEYS
+from ttt.core.secrets import redact
 
-_KEY_LIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-*.]{6,}|AIza[0-9A-Za-z_\-]{20,}|gsk_[A-Za-z0-9]{10,})")
-_BEARER = re.compile(r"(?i)\b(bearer|api[_-]?key)([\"':= ]+)[^\s\"',}]+")
-_SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.IGNORECASE)
 _MAX_DETAIL = 200
 
 
-def scrub(text: str) -> str:
-    """Remove anything that looks like a key, and the value of every key-holding env variable."""
-    names = set(PROVIDER_KEYS.values()) | {n for n in os.environ if _SECRET_ENV.search(n)}
-    for name in names:
-        value = os.environ.get(name, "")
-        if len(value) >= 8:
-            text = text.replace(value, "***")
-    text = _KEY_LIKE.sub("***", text)
-    return _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
-
-
 def _one_line(text: str) -> str:
-    text = " ".join(scrub(text).split())
+    text = " ".join(redact(text).split())
     return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
 
 
@@ -122,7 +107,7 @@ class _Context:
         self.where = base_url or (model.split("/", 1)[0] if "/" in model else backend)
 
     def make(self, cls: type[AIError], message: str, retry: float | None = None) -> AIError:
-        return cls(scrub(message), backend=self.backend, model=self.model, retry_after=retry)
+        return cls(redact(message), backend=self.backend, model=self.model, retry_after=retry)
 
     def unreachable(self, why: str = "") -> AIError:
         if self.backend == "local":

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from ttt.core.config_sections import McpConfig, McpServerConfig
 from ttt.core.errors import ConfigurationError, ToolExecutionError
-from ttt.core.logs import REDACTED, redact
 from ttt.core.sanitize import terminal_safe
+from ttt.core.secrets import REDACTED, redact
 
 if TYPE_CHECKING:
     from ttt.core.tools.base import Tool

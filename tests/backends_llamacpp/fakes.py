@@ -6,9 +6,7 @@ signals, process groups) without the real binary; the real one is the ``real_llm
 
 from __future__ import annotations
 
-import os
 import sys
-import time
 from pathlib import Path
 
 from ttt.core.config import Config, LlamaCppConfig
@@ -98,25 +96,3 @@ def fake_model(folder: Path, name: str = "tiny-model.gguf") -> Path:
 def config_for(binary: Path | str, model: Path | str, **settings: object) -> Config:
     """A Config whose llamacpp section runs ``binary`` with ``model``."""
     return Config(llamacpp=LlamaCppConfig(model_path=str(model), binary=str(binary), **settings))  # type: ignore[arg-type]
-
-
-def alive(pid: int) -> bool:
-    """Whether a process exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return True
-
-
-def wait_gone(pid: int, seconds: float = 20.0) -> bool:
-    """True once ``pid`` has exited (within ``seconds``)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return True
-        time.sleep(0.05)
-    return False

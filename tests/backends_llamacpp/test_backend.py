@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.backends_llamacpp.fakes import config_for, fake_model, fake_server, wait_gone
+from tests.backends_llamacpp.fakes import config_for, fake_model, fake_server
+from tests.processes import wait_gone
 from tests.providers import OpenAIServer, Reply
 from ttt.core.backends import llama_probe
 from ttt.core.backends.base import Backend

@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,7 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.backends_llamacpp.fakes import alive, config_for, fake_model, fake_server, wait_gone, write_script
+from tests.backends_llamacpp.fakes import config_for, fake_model, fake_server, write_script
+from tests.processes import orphan_of_killed_parent, wait_gone
 from ttt.core.backends.llama_server import INSTALL_MODEL, INSTALL_RUNTIME, LlamaServer, free_port
 from ttt.core.config import LlamaCppConfig
 from ttt.core.errors import BackendNotAvailableError, ConfigurationError
@@ -155,15 +155,7 @@ def test_no_orphan_when_ttt_is_killed(tmp_path: Path) -> None:
         f"s = LlamaServer(LlamaCppConfig(binary={str(binary)!r}, model_path={str(model)!r}))\n"
         "s.start(); print(s.pid, flush=True); time.sleep(60)\n"
     )
-    root = Path(__file__).resolve().parents[2]
-    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=root)
-    try:
-        assert parent.stdout is not None
-        pid = int(parent.stdout.readline())
-        assert alive(pid)
-    finally:
-        parent.kill()
-        parent.wait()
+    pid = orphan_of_killed_parent(code)
     assert wait_gone(pid), "llama-server outlived the ttt process that started it"
     os.kill(int(binary.with_suffix(".child").read_text()), signal.SIGKILL)
 

@@ -53,27 +53,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def alive(pid: int) -> bool:
-    """Whether a process exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def wait_gone(pid: int, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
-
-
 @pytest.fixture
 def http_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Our server over Streamable HTTP on 127.0.0.1, requiring ``Bearer secret-token-123``."""

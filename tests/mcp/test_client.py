@@ -7,14 +7,14 @@ import base64
 import hashlib
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.mcp.conftest import REPO_ROOT, alive, ours, pool_of, wait_gone
+from tests.mcp.conftest import ours, pool_of
+from tests.processes import alive, orphan_of_killed_parent, wait_gone
 from ttt.core.errors import ConfigurationError
 from ttt.core.tools.executor import MAX_RESULT_CHARS, ToolExecutor
 from ttt.core.tools.mcp.servers import listeners
@@ -222,18 +222,5 @@ def test_no_orphan_when_ttt_is_killed(tmp_path: Path) -> None:
         "    await asyncio.sleep(60)\n"
         "asyncio.run(main())\n"
     )
-    parent = subprocess.Popen(
-        [sys.executable, "-c", code],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
-        env={**os.environ, "TTT_HOME": str(tmp_path)},
-    )
-    try:
-        assert parent.stdout is not None
-        pid = int(parent.stdout.readline())
-        assert alive(pid)
-    finally:
-        parent.kill()
-        parent.wait()
+    pid = orphan_of_killed_parent(code, env={**os.environ, "TTT_HOME": str(tmp_path)})
     assert wait_gone(pid), "the MCP server outlived the ttt process that started it"

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.backends_llamacpp.fakes import wait_gone
+from tests.processes import wait_gone
 from tests.real_llm.conftest import RealLlama
 from ttt.core.backends.llamacpp import LlamaCppBackend
 from ttt.core.config import Config

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import alive
+
 KEY = "sk-fake-parent-key-0123456789"
 
 PARENT = """\
@@ -127,14 +129,6 @@ def wait_for_tree(tmp_path: Path) -> tuple[list[int], Path]:
             return [int(line) for line in lines if not line.startswith("cwd ")], Path(folder)
         time.sleep(0.02)
     raise AssertionError(f"the script did not start: {pids.read_text() if pids.exists() else 'no pids'}")
-
-
-def alive(pid: int) -> bool:
-    """Running, not a zombie waiting to be reaped."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False
 
 
 def assert_all_gone(pids: list[int], folder: Path, later: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 from ttt.core.sanitize import TerminalFilter, terminal_safe
@@ -131,7 +131,7 @@ def note(message: str, *, style: str = "dim") -> None:
     sys.stderr.flush()
 
 
-def print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def print_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     """Plain columns, as wide as their widest cell, for the listing subcommands."""
     rows = [tuple(shown(cell) for cell in row) for row in rows]
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]

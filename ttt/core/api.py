@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from contextlib import aclosing
 from os import PathLike
 from typing import TYPE_CHECKING, Any
@@ -105,7 +105,7 @@ async def events_async(
     approve: Any = None,
     attachments: Sequence[str | PathLike[str]] = (),
     private: bool = False,
-) -> AsyncIterator[StreamEvent]:
+) -> AsyncGenerator[StreamEvent, None]:
     """Every event of one turn (the lowest-level public entry).
 
     ``attachments`` are file paths: images go to the model as images, text files into the

@@ -16,7 +16,7 @@ import stat
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, Union, cast, get_args, get_origin, get_type_hints
 
 from ttt.core.config_ranges import AtLeastOne, Count, Range, Seconds, Temperature
 from ttt.core.config_sections import (
@@ -262,7 +262,7 @@ def _convert(value: Any, tp: Any, key_path: list[str], source: _Source) -> Any:
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise source.error(key_path, f"must be a table, not {value!r}")
-        return _merge(tp(), value, key_path, source)
+        return _merge(cast(Any, tp)(), value, key_path, source)
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if tp is float and isinstance(value, float) and not math.isfinite(value):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -82,7 +82,7 @@ class Engine:
 
     async def run(
         self, messages: list[Message], turn: TurnOptions | None = None
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Stream one turn; ``messages`` is the whole conversation so far, ending with the prompt.
 
         Yields ``RouteInfo`` first, then deltas, tool events and usage, and finally ``Done`` or
@@ -100,7 +100,7 @@ class Engine:
 
     async def _run(
         self, messages: list[Message], turn: TurnOptions, measured: TurnMetrics
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         state = _TurnState(time.perf_counter())
         try:
             routes = await self.router.candidates(turn.model, messages, turn.private)
@@ -192,7 +192,7 @@ class Engine:
         from ttt.core.tools.registry import tool_registry
 
         given = turn.tools if isinstance(turn.tools, list | tuple) else [turn.tools]
-        selectors = [
+        selectors: list[Any] = [
             part for s in given for part in ([p.strip() for p in s.split(",")] if isinstance(s, str) else [s])
         ]
         remote = [s for s in selectors if isinstance(s, str) and s.startswith("mcp:")]
@@ -204,7 +204,7 @@ class Engine:
 
     async def _attempt(
         self, routes: list[Route], request: ChatRequest, measured: TurnMetrics
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Stream from the first route that works; retry before any output, then fall back (also
         when a model is not found: another in the chain may be served).
 
@@ -213,7 +213,7 @@ class Engine:
         """
         last: AIError | None = None
         for index, route in enumerate(list(routes)):
-            if index:
+            if last is not None:
                 log.warning("falling back to %s after %s: %s", route.model, last.title.lower(), last)
                 yield RouteInfo(route.model, route.backend, f"fallback after {last.title.lower()}: {last}")
             backend = self.pool.get(route.backend)
@@ -260,7 +260,7 @@ class Engine:
 
 async def _first_token_within(
     events: AsyncIterator[StreamEvent], seconds: float
-) -> AsyncIterator[StreamEvent]:
+) -> AsyncGenerator[StreamEvent, None]:
     """Pass ``events`` on, failing with a (retryable) timeout if no token comes within ``seconds``.
 
     ``asyncio.timeout`` cancels inside this task, so the backend's stream closes cleanly."""

@@ -132,12 +132,13 @@ def setup_logging(level: str | int = "WARNING", *, stderr: bool = False) -> Path
             logger.removeHandler(handler)
             handler.close()
     handlers: list[logging.Handler] = []
-    path: Path | None = log_file()
+    file = log_file()
+    path: Path | None = file
     try:
         from ttt.core.config import private_dir
 
-        private_dir(path.parent)
-        handlers.append(_LogFile(path))
+        private_dir(file.parent)
+        handlers.append(_LogFile(file))
     except OSError:
         path = None
     if stderr:

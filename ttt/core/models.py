@@ -6,6 +6,7 @@ Built-in entries are a small, current list for aliases and routing; users add th
 
 from __future__ import annotations
 
+import builtins
 import difflib
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -119,10 +120,10 @@ class ModelRegistry:
     def get(self, name: str) -> ModelInfo | None:
         return self._configured.get(name) or self._models.get(name)
 
-    def list(self) -> list[ModelInfo]:
+    def list(self) -> builtins.list[ModelInfo]:
         return list({**self._models, **self._configured}.values())
 
-    def close_matches(self, name: str, extra: list[str] | None = None) -> list[str]:
+    def close_matches(self, name: str, extra: builtins.list[str] | None = None) -> builtins.list[str]:
         names = [*self._models, *self._configured, *(extra or [])]
         return difflib.get_close_matches(name, list(dict.fromkeys(names)), n=3, cutoff=0.5)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import sys
 from importlib.metadata import EntryPoints, entry_points
+from typing import cast
 
 
 def plugin_entry_points(group: str) -> EntryPoints:
@@ -19,4 +20,4 @@ def plugin_entry_points(group: str) -> EntryPoints:
 
 @functools.cache
 def _scan(search_path: tuple[str, ...]) -> EntryPoints:
-    return entry_points()
+    return cast(EntryPoints, entry_points())  # 3.11 typeshed still offers the old dict-like form

@@ -144,8 +144,8 @@ class LlamaCppBackend(BaseBackend):
                     for event in translator.feed(chunk):
                         yield event
         except Exception as exc:
-            error = map_error(exc, backend=self.name, model=request.model, base_url=self._client_url)
-            raise await self._explain_crash(error) from exc
+            mapped = map_error(exc, backend=self.name, model=request.model, base_url=self._client_url)
+            raise await self._explain_crash(mapped) from exc
         for event in translator.close():
             yield event
         if self.server.attached or self._answered:

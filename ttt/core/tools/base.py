@@ -65,18 +65,18 @@ class Tool:
     ) -> Tool:
         """Build a tool from a plain function (a ``Tool`` is returned as is when no option changes it)."""
         if isinstance(func, Tool):
-            changes = {
-                "name": name,
-                "description": description,
-                "category": category,
-                "permission": permission,
-            }
-            if not any(changes.values()):
+            if not (name or description or category or permission):
                 return func
-            made = cls.from_function(func.func, **{k: v or getattr(func, k) for k, v in changes.items()})
+            made = cls.from_function(
+                func.func,
+                name=name or func.name,
+                description=description or func.description,
+                category=category or func.category,
+                permission=permission or func.permission,
+            )
             made.ask_if = func.ask_if
             return made
-        tool_name = name or getattr(func, "__name__", "")
+        tool_name = name or str(getattr(func, "__name__", ""))
         if not _NAME.match(tool_name):
             raise ValueError(
                 f"tool name {tool_name!r} is not valid: use 1-64 letters, digits, '_' or '-' (pass name=...)"

@@ -30,8 +30,11 @@ def _power(base: Number, exponent: Number) -> Number:
 
 
 def _multiply(left: Number, right: Number) -> Number:
-    whole = isinstance(left, int) and isinstance(right, int)
-    if whole and (left.bit_length() + right.bit_length()) * _LOG10_2 > MAX_DIGITS + 1:
+    if (
+        isinstance(left, int)
+        and isinstance(right, int)
+        and (left.bit_length() + right.bit_length()) * _LOG10_2 > MAX_DIGITS + 1
+    ):
         raise ValueError(f"result is too large (more than {MAX_DIGITS} digits)")
     return left * right
 
@@ -88,7 +91,11 @@ def evaluate(expression: str) -> Number:
 
 
 def _eval(node: ast.expr) -> Number:
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+    if (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, int | float)
+        and not isinstance(node.value, bool)
+    ):
         return node.value
     if isinstance(node, ast.Name) and node.id in _CONSTANTS:
         return _CONSTANTS[node.id]

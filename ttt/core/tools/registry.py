@@ -6,6 +6,7 @@ cheap and a broken plugin only costs a warning. Explicit registrations win over 
 
 from __future__ import annotations
 
+import builtins
 import difflib
 import logging
 from collections.abc import Callable, Iterable
@@ -45,7 +46,7 @@ class ToolRegistry:
         self._load()
         return self._tools.get(name)
 
-    def list(self, category: str | None = None, *, enabled_only: bool = False) -> list[Tool]:
+    def list(self, category: str | None = None, *, enabled_only: bool = False) -> builtins.list[Tool]:
         """Tools sorted by category then name, optionally one category or only enabled ones."""
         self._load()
         return sorted(
@@ -58,7 +59,7 @@ class ToolRegistry:
             key=lambda t: (t.category, t.name),
         )
 
-    def categories(self) -> list[str]:
+    def categories(self) -> builtins.list[str]:
         self._load()
         return sorted({t.category for t in self._tools.values()})
 
@@ -75,7 +76,7 @@ class ToolRegistry:
         for selector in selectors:
             self._disabled.update(t.name for t in self._lookup(selector, include_disabled=True))
 
-    def resolve(self, selectors: Selector | Iterable[Selector] | None) -> list[Tool]:
+    def resolve(self, selectors: Selector | Iterable[Selector] | None) -> builtins.list[Tool]:
         """The tools to offer a model, in order, without duplicates.
 
         A selector is a ``Tool``, a function, a name, ``category:<name>``, ``all``, or a
@@ -93,7 +94,7 @@ class ToolRegistry:
                     raise ConfigurationError(f"Two different tools are named '{found.name}'; rename one.")
         return list(chosen.values())
 
-    def _select(self, selector: Selector) -> list[Tool]:
+    def _select(self, selector: Selector) -> builtins.list[Tool]:
         if isinstance(selector, Tool):
             return [selector]
         if isinstance(selector, str):
@@ -103,7 +104,7 @@ class ToolRegistry:
             return [registered or Tool.from_function(selector)]
         raise ConfigurationError(f"{selector!r} is not a tool: pass a function, a Tool or a tool name.")
 
-    def _lookup(self, selector: str, *, include_disabled: bool = False) -> list[Tool]:
+    def _lookup(self, selector: str, *, include_disabled: bool = False) -> builtins.list[Tool]:
         self._load()
         if selector == "all":
             return self.list(enabled_only=not include_disabled)

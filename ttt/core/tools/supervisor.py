@@ -142,10 +142,10 @@ def main(argv: list[str]) -> int:
     if status is None:
         return 1
     if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        signal.signal(number, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, [number])
-        os.kill(os.getpid(), number)
+        died_of = os.WTERMSIG(status)
+        signal.signal(died_of, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [died_of])
+        os.kill(os.getpid(), died_of)
     return os.waitstatus_to_exitcode(status)
 
 

@@ -17,6 +17,7 @@ run: install
 install: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 # pyproject.toml changes reinstall; the stamps make a second `make run` start at once.

@@ -285,7 +285,12 @@ async def test_edit_and_resend_adds_a_sibling_prompt_in_the_same_session(ollama:
         await pilot.press("end", *" again", "enter")
         await settle(again)
         assert [s.id for s in store.list_sessions()] == [original], "no new session"
-        assert [m.text for m in store.history(original)] == ["one", "You said: one", "two again", "You said: two again"]
+        assert [m.text for m in store.history(original)] == [
+            "one",
+            "You said: one",
+            "two again",
+            "You said: two again",
+        ]
         old, new = (m for m in store.messages(original) if m.text.startswith("two"))
         assert old.parent_id == new.parent_id
         edited = list(again.transcript.query(UserMessage))[-1]

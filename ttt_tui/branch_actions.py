@@ -47,6 +47,8 @@ class BranchActions(_Base):
         if prompt is None:
             self.notify("Nothing to regenerate yet", timeout=2)
             return
+        if self.transcript.has_newer:  # scrolled far back: the newest page holds the last prompt
+            await self._show_newest()
         last_user = self.transcript.latest(UserMessage)
         children = list(self.transcript.children)
         if last_user is not None and children[-1] is not last_user:

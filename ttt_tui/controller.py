@@ -378,8 +378,8 @@ class Controller:
         current = self.current
         if current.record is None:
             return None
-        if isinstance(current._chat, PersistentChatSession):
-            return current._chat.leaf
+        if current.loaded and isinstance(current.chat, PersistentChatSession):
+            return current.chat.leaf
         return self.store.active_leaf(current.id)
 
     @guarded(lambda: None)

@@ -56,7 +56,10 @@ async def test_help_lists_every_binding_with_its_id(fake: type[FakeBackend]) -> 
             "composer.newline",
             "pick_model",
             "message.copy_code",
+            "branch_previous",
+            "branch_next",
         } <= ids
+        assert ("Alt+Left", "Previous branch", "branch_previous") in app.screen.rows
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ttt.core.errors import AIError
 from ttt.core.logs import get_logger
 from ttt.core.loop import run_sync
-from ttt.core.session import branches
+from ttt.core.session import branches as branching
 from ttt.core.session.chat import ChatSession, record_options, response_of
 from ttt.core.session.database import ROOT, StoreError
 from ttt.core.types import (
@@ -232,14 +232,14 @@ class PersistentChatSession(ChatSession):
         """Id of the message the next prompt follows: the end of the branch this session continues."""
         return self._leaf or None
 
-    def branches(self) -> list[branches.Branch]:
+    def branches(self) -> list[branching.Branch]:
         """Every branch of the stored conversation, oldest first; ``active`` marks the one continued."""
-        return [] if self._record is None else branches.branches(self.store, self.id)
+        return [] if self._record is None else branching.branches(self.store, self.id)
 
     def switch(self, message_id: int) -> None:
         """Continue the branch through message ``message_id``, to its newest message; ``messages``
         become that branch and the store remembers the choice. StoreError if it isn't here."""
-        self._goto(branches.switch(self.store, self.id, message_id))
+        self._goto(branching.switch(self.store, self.id, message_id))
 
     def edit(self, message_id: int) -> Message:
         """Go back to before prompt ``message_id`` and return it: the next prompt is stored beside

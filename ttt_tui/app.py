@@ -31,6 +31,7 @@ from ttt.core.sanitize import terminal_safe
 from ttt.core.session.store import Store, StoredMessage
 from ttt.core.types import ImagePart
 from ttt_tui.approval import Approvals
+from ttt_tui.branch_actions import BranchActions
 from ttt_tui.commands import AppCommands, ModelCommands, SessionCommands, ThemeCommands
 from ttt_tui.controller import Controller
 from ttt_tui.mcp_servers import McpCommands, start_servers
@@ -44,7 +45,7 @@ from ttt_tui.widgets.inspector import ToolCallCard, ToolInspector
 from ttt_tui.widgets.message import AssistantMessage, MessageView, UserMessage
 from ttt_tui.widgets.sidebar import SessionSidebar
 from ttt_tui.widgets.status import Stats, StatusLine
-from ttt_tui.widgets.transcript import PAGE, Transcript, span, views_for
+from ttt_tui.widgets.transcript import PAGE, Transcript, span
 
 if TYPE_CHECKING:
     from ttt_tui.turn import Turn
@@ -86,7 +87,7 @@ class MainScreen(Screen[None]):
     AUTO_FOCUS = "#composer"
 
 
-class TTTApp(SessionActions, ViewActions, App[int]):
+class TTTApp(BranchActions, SessionActions, ViewActions, App[int]):
     """A chat workbench over ``ttt.core``; all provider traffic goes through the controller."""
 
     CSS_PATH = "app.tcss"
@@ -98,6 +99,8 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         Binding("ctrl+n", "new_session", "New", id="new_session"),
         Binding("ctrl+o", "pick_model", "Model", id="pick_model"),
         Binding("ctrl+r", "regenerate", "Regenerate", id="regenerate"),
+        Binding("alt+left", "branch(-1)", "Previous branch", id="branch_previous", show=False),
+        Binding("alt+right", "branch(1)", "Next branch", id="branch_next", show=False),
         Binding("ctrl+a", "attach", "Attach", id="attach", priority=True),
         Binding("ctrl+t", "toggle_inspector", "Tools", id="toggle_inspector"),
         Binding("ctrl+b", "toggle_sidebar", "Sessions", id="toggle_sidebar"),
@@ -239,7 +242,7 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         """The newest page of the current session, or the welcome panel for an empty one."""
         messages, older = self.controller.messages(PAGE)
         if messages:
-            await self.transcript.show(views_for(messages), older, span(messages))
+            await self.transcript.show(self.views(messages), older, span(messages))
         else:
             await self.transcript.show([self._welcome()])
         return messages
@@ -304,12 +307,12 @@ class TTTApp(SessionActions, ViewActions, App[int]):
 
     async def on_transcript_need_older(self, event: Transcript.NeedOlder) -> None:
         messages, older = self.controller.messages(PAGE, before=event.before)
-        await self.transcript.prepend(views_for(messages), older, span(messages))
+        await self.transcript.prepend(self.views(messages), older, span(messages))
         self._show_calls(messages, older=True)
 
     async def on_transcript_need_newer(self, event: Transcript.NeedNewer) -> None:
         messages = self.controller.messages_between(event.first, event.last)
-        await self.transcript.append(views_for(messages), (event.first, event.last))
+        await self.transcript.append(self.views(messages), (event.first, event.last))
 
     # --- models ---------------------------------------------------------------------------------
 
@@ -353,8 +356,11 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         event.composer.clear_sent(event.text)
         await self.send(prompt, images, shown=shown)
 
-    async def send(self, prompt: str, images: Sequence[ImagePart] = (), shown: str | None = None) -> None:
-        """Show the prompt and an empty reply, then stream the turn into it."""
+    async def send(
+        self, prompt: str, images: Sequence[ImagePart] = (), shown: str | None = None, again: bool = False
+    ) -> None:
+        """Show the prompt and an empty reply, then stream the turn into it. ``again``: the last
+        prompt shown is asked again (regenerate), so only the reply is new."""
         from ttt_tui.turn import Turn
 
         try:
@@ -367,12 +373,14 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         elif self.transcript.has_newer:  # scrolled far back: the new turn goes under the newest page
             await self._show_newest()
         reply = AssistantMessage(model=session.model, streaming=True)
-        user = UserMessage(terminal_safe(prompt if shown is None else shown))  # a paste, a prompt rewound
-        await self.transcript.add(user, follow=True)
-        await self.transcript.add(reply)
+        user = self.transcript.latest(UserMessage) if again else None
+        if not isinstance(user, UserMessage):
+            user = UserMessage(terminal_safe(prompt if shown is None else shown))  # a paste, a prompt rewound
+            await self.transcript.add(user, follow=True)
+        await self.transcript.add(reply, follow=again)
         status = self.query_one(StatusLine)
         self.turn = Turn(session.id, prompt, reply, self.query_one(ToolInspector), status, self._stats())
-        self.turn.images, self.turn.user = list(images), user
+        self.turn.images, self.turn.user, self.turn.again = list(images), user, again
         self.refresh_bindings()
         self.refresh_sidebar()
         assert self._frame is not None
@@ -390,7 +398,7 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         """The whole turn in one worker: cancelling it closes the stream and the HTTP request."""
         stopped = False
         try:
-            events = self.controller.events(turn.prompt, turn.images)
+            events = self.controller.events(turn.prompt, turn.images, turn.again)
             async with contextlib.aclosing(events):
                 breather = time.perf_counter()
                 async for event in events:
@@ -428,6 +436,7 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         notices.clear()
         if current and turn.user is not None:
             turn.user.index, turn.reply.index = self.controller.last_turn_ids()
+            self.show_branches([turn.user, turn.reply])
         lost = failed and not turn.reply.text.strip()
         ended = "stopped" if stopped else "lost" if lost else "failed" if failed else "complete"
         self.controller.after_turn(turn.session_id, ended)
@@ -444,34 +453,6 @@ class TTTApp(SessionActions, ViewActions, App[int]):
         for worker in self.workers:
             if worker.group == "turn" and worker.is_running:
                 worker.cancel()
-
-    async def action_regenerate(self) -> None:
-        if self.turn is not None:
-            return
-        prompt = self.controller.rewind() if self.controller.current.stored else None
-        if prompt is None:
-            self.notify("Nothing to regenerate yet", timeout=2)
-            return
-        last_user = self.transcript.latest(UserMessage)
-        if last_user is not None:
-            children = list(self.transcript.children)
-            await self.transcript.remove_children(children[children.index(last_user) :])
-        if self.composer.text == prompt.text:  # a failed prompt given back: it is being asked now
-            self.composer.clear()
-        images = [p for p in prompt.parts if isinstance(p, ImagePart)]
-        await self.send(prompt.text, images)
-
-    async def on_user_message_edit_requested(self, event: UserMessage.EditRequested) -> None:
-        """Edit an earlier prompt: the session forks before it and the prompt returns to the composer."""
-        if self.turn is not None or event.view.index is None:
-            return
-        prompt = self.controller.fork_at(event.view.index)
-        if prompt is None:
-            return
-        await self.open_session(self.controller.current.id)
-        self.composer.load_text(prompt)
-        self.composer.focus()
-        self.notify("Forked the session — edit the prompt and press Enter", timeout=3)
 
     def action_copy_last(self) -> None:
         reply = self.transcript.latest(AssistantMessage)

@@ -23,10 +23,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ttt.core import api
 from ttt.core.errors import AIError
 from ttt.core.sanitize import terminal_safe
+from ttt.core.session import branches
+from ttt.core.session.branches import BranchPoint
 from ttt.core.session.chat import ChatSession
-from ttt.core.session.persistent import PersistentChatSession, context
-from ttt.core.session.store import ROOT, SessionRecord, Store, StoredMessage, StoreError
-from ttt.core.types import ImagePart, Message, StreamEvent
+from ttt.core.session.persistent import PersistentChatSession
+from ttt.core.session.store import SessionRecord, Store, StoredMessage, StoreError
+from ttt.core.types import ImagePart, StreamEvent
 from ttt_tui.screen_text import SafeStream, screen_safe
 
 if TYPE_CHECKING:
@@ -326,12 +328,19 @@ class Controller:
 
     # --- turns ----------------------------------------------------------------------------------
 
-    async def events(self, prompt: str, images: Sequence[ImagePart] = ()) -> AsyncIterator[StreamEvent]:
+    async def events(
+        self, prompt: str, images: Sequence[ImagePart] = (), again: bool = False
+    ) -> AsyncIterator[StreamEvent]:
         """One turn of the current session, written to the store as it streams (as it came) and
-        handed out fit for the screen."""
+        handed out fit for the screen. ``again``: the branch's last prompt is asked again, its
+        new reply a branch beside the earlier ones."""
         chat = self.ensure_stored(prompt).chat
         safe = SafeStream()
-        async for event in chat.events(prompt, images=list(images) or None):
+        if again and isinstance(chat, PersistentChatSession):
+            stream = chat.regenerate_events()
+        else:
+            stream = chat.events(prompt, images=list(images) or None)
+        async for event in stream:
             yield safe.event(event)
         for event in safe.rest():
             yield event
@@ -361,41 +370,57 @@ class Controller:
         return None, reply
 
     def _tail(self) -> list[StoredMessage]:
+        leaf = self._leaf()
+        return [] if leaf is None else self.store.history(self.current.id, leaf, TAIL)
+
+    def _leaf(self) -> int | None:
+        """The end of the branch on screen (before the prompt being edited, while one is)."""
         current = self.current
         if current.record is None:
-            return []
-        return self.store.history(current.id, getattr(current.chat, "_leaf", None), TAIL)
+            return None
+        if current.loaded and isinstance(current.chat, PersistentChatSession):
+            return current.chat.leaf
+        return self.store.active_leaf(current.id)
 
     @guarded(lambda: None)
-    def rewind(self) -> Message | None:
-        """Branch off before the branch's last prompt, failed or not (the next prompt replaces
-        it); returns that prompt."""
-        chat = self.current.chat
+    def last_prompt(self) -> str | None:
+        """The branch's last prompt, which regenerate asks again (failed or not)."""
         prompt = next((m for m in reversed(self._tail()) if m.role == "user"), None)
-        if prompt is None or not isinstance(chat, PersistentChatSession):
-            return None
-        before = self.store.history(self.current.id, prompt.parent_id) if prompt.parent_id else []
-        chat.messages = context(before)
-        # no public way to move the branch tip yet (see the report)
-        chat._leaf = prompt.parent_id or ROOT
-        return prompt.to_message()
+        return None if prompt is None else terminal_safe(prompt.text)
 
     @guarded(lambda: None)
-    def fork_at(self, message_id: int) -> str | None:
-        """Start a session holding the branch before prompt ``message_id``; returns that prompt."""
-        source = self.current
-        message = self.store.get_message(message_id)
-        if source.record is None or message is None or message.role != "user":
+    def edit(self, message_id: int) -> str | None:
+        """Go back to before prompt ``message_id``: the next prompt goes beside it, a new branch of
+        this session. Returns the prompt's text to change."""
+        chat = self.current.chat
+        if not isinstance(chat, PersistentChatSession):
             return None
-        if message.session_id != source.id:
+        return terminal_safe(chat.edit(message_id).text)
+
+    @guarded(lambda: None)
+    def switch_branch(self, message_id: int, step: int) -> int | None:
+        """Show the sibling ``step`` places from message ``message_id`` and the newest branch under
+        it (remembered in the store); returns its id, None past the first or last."""
+        chat = self.current.chat
+        found = branches.siblings(self.store, message_id)
+        place = found.index(message_id) + step if message_id in found else -1
+        if not isinstance(chat, PersistentChatSession) or not 0 <= place < len(found):
             return None
-        title = f"{source.title} (edit)"
-        if message.parent_id is None:
-            record = self.store.create_session(title, source.model, source.record.system)
-        else:
-            record = self.store.fork(source.id, message.parent_id, title=title)
-        self.current = self._open(record, source.model)
-        return terminal_safe(message.text)
+        chat.switch(found[place])
+        return found[place]
+
+    @guarded(dict)
+    def branch_points(self, message_ids: list[int]) -> dict[int, BranchPoint]:
+        """Where each of these messages stands among its siblings, for those that have any."""
+        return branches.branch_points(self.store, message_ids) if message_ids else {}
+
+    @guarded(lambda: None)
+    def fork(self) -> str | None:
+        """A new session holding a copy of the branch on screen; returns its id."""
+        leaf = self._leaf()
+        if leaf is None:
+            return None
+        return self.store.fork(self.current.id, leaf).id
 
     async def _approve(self, call: Any, tool: Any) -> str:
         if self.approve is None:

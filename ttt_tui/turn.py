@@ -53,6 +53,7 @@ class Turn:
         self.results: dict[str, ToolResult] = {}
         self.images: list[ImagePart] = []  # attached to the prompt
         self.user: UserMessage | None = None  # the prompt's view; gets its stored id when the turn ends
+        self.again = False  # the prompt is stored already: its reply goes beside the earlier ones
 
     def handle(self, event: StreamEvent) -> None:
         if isinstance(event, TextDelta):

@@ -116,3 +116,32 @@ def test_a_corrupt_database_is_named_and_left_alone(isolated: Path, ollama: Olla
     assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
     assert hashlib.sha256(database.read_bytes()).hexdigest() == digest
     assert ttt("-p", "hi", *MODEL, "--no-save").stdout == "You said: hi\n", "--no-save still works"
+
+
+def test_show_and_continue_follow_the_active_branch(ollama: OllamaServer) -> None:
+    from ttt.core.session.persistent import PersistentChatSession
+
+    ollama.script.push("first answer", "second answer", "third answer")
+    session = PersistentChatSession.open(model="ollama/llama3.2")
+    session.ask("q")
+    session.regenerate()
+    session.regenerate()
+    first = session.store.messages(session.id)[1]
+    session.switch(first.id)
+    session.close()
+    shown = ttt("sessions", "show", session.id)
+    assert shown.returncode == 0, shown.stderr
+    assert "first answer" in shown.stdout and "second answer" not in shown.stdout
+    assert "2 other branches are kept" in shown.stdout
+    resumed = ttt("-p", "go on", "--continue", "--json")
+    assert json.loads(resumed.stdout)["session_id"] == session.id
+    sent = [m["content"] for m in ollama.chat_requests[-1].body["messages"]]
+    assert sent == ["q", "first answer", "go on"]
+    again = ttt("sessions", "show", session.id).stdout
+    assert again.index("first answer") < again.index("go on") and "2 other branches are kept" in again
+
+
+def test_show_says_nothing_of_branches_when_there_is_one(ollama: OllamaServer) -> None:
+    sid = json.loads(ttt("-p", "only", *MODEL, "--json").stdout)["session_id"]
+    shown = ttt("sessions", "show", sid).stdout
+    assert "You said: only" in shown and "branch" not in shown

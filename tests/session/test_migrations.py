@@ -27,9 +27,12 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def schema(db: sqlite3.Connection) -> set[tuple[str, str]]:
-    return {
-        (t, n) for t, n in db.execute("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
-    }
+    """Tables, indexes, views and triggers by name, and every table's columns."""
+    objects = db.execute("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").fetchall()
+    columns = db.execute(
+        "SELECT m.name || '.' || c.name FROM sqlite_master m, pragma_table_info(m.name) c WHERE m.type = 'table'"
+    ).fetchall()
+    return {(t, n) for t, n in objects} | {("column", c) for (c,) in columns}
 
 
 @pytest.mark.parametrize("index", range(len(MIGRATIONS)), ids=[f"v{m.version}" for m in MIGRATIONS])

@@ -199,7 +199,13 @@ async def test_regenerate_after_a_stop_branches_in_the_store(ollama: OllamaServe
             ("user", "q", "complete"),
             ("assistant", "a full answer", "complete"),
         ]
-        assert len(store.messages(session_id)) == 4  # the stopped attempt is kept on its own branch
+        stored = store.messages(session_id)
+        assert [(m.role, m.parent_id) for m in stored] == [  # the stopped reply is kept beside the new one
+            ("user", None),
+            ("assistant", stored[0].id),
+            ("assistant", stored[0].id),
+        ]
+        assert stored[1].status == "stopped"
         sent = [m["content"] for m in ollama.chat_requests[-1].body["messages"]]
         assert sent == ["q"]
 

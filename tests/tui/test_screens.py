@@ -18,7 +18,7 @@ from ttt_tui.screens.dialogs import ApprovalScreen, ConfirmScreen, TextScreen
 from ttt_tui.screens.help import HelpScreen
 from ttt_tui.screens.model_picker import ModelPicker
 from ttt_tui.widgets.inspector import ToolCallCard
-from ttt_tui.widgets.message import AssistantMessage, UserMessage
+from ttt_tui.widgets.message import AssistantMessage, MessageView, UserMessage
 from ttt_tui.widgets.sidebar import SessionSidebar
 
 
@@ -56,7 +56,10 @@ async def test_help_lists_every_binding_with_its_id(fake: type[FakeBackend]) -> 
             "composer.newline",
             "pick_model",
             "message.copy_code",
+            "branch_previous",
+            "branch_next",
         } <= ids
+        assert ("Alt+Left", "Previous branch", "branch_previous") in app.screen.rows
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
@@ -119,7 +122,7 @@ async def test_sessions_new_switch_rename_filter_delete(ollama: OllamaServer) ->
         assert [s.title for s in app.controller.list_sessions()] == ["about dogs"]
 
 
-async def test_edit_and_resend_forks_the_session(ollama: OllamaServer) -> None:
+async def test_edit_goes_back_to_before_the_prompt_in_the_same_session(ollama: OllamaServer) -> None:
     app = create_app(model=MODEL)
     async with app.run_test() as pilot:
         await pilot.press(*"one", "enter")
@@ -131,9 +134,10 @@ async def test_edit_and_resend_forks_the_session(ollama: OllamaServer) -> None:
         views[1].focus()
         await pilot.press("e")
         await pilot.pause()
-        assert app.controller.current.id != original
+        assert app.controller.current.id == original
         assert app.composer.text == "two"
         assert [m.text for m in app.controller.current.chat.messages] == ["one", "You said: one"]
+        assert [v.text for v in app.transcript.query(MessageView)] == ["one", "You said: one"]
 
 
 async def test_tool_calls_wait_for_approval(ollama: OllamaServer) -> None:

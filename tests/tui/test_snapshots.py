@@ -170,3 +170,17 @@ def test_error_state(snap_compare: Any, fake: type[FakeBackend], app: Callable[.
     assert snap_compare(
         app(model="fake/x"), terminal_size=SIZE, run_before=steady(lambda p: _send(p, "hello there"))
     )
+
+
+def test_branch_switcher(snap_compare: Any, fake: type[FakeBackend], app: Callable[..., TTTApp]) -> None:
+    fake.replies = ["Tabs, for indentation.", "Spaces: four of them.", "They line up everywhere."]
+
+    async def walk(pilot: Any) -> None:
+        await _send(pilot, "tabs or spaces?")
+        await pilot.press("ctrl+r")
+        await settle(pilot.app)
+        await pilot.press("alt+right", "alt+left", "alt+right")  # past the last: stays on 2/2
+        await settle(pilot.app)
+        await _send(pilot, "why?")
+
+    assert snap_compare(app(model="fake/x"), terminal_size=SIZE, run_before=steady(walk))

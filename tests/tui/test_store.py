@@ -265,7 +265,7 @@ async def test_archive_hides_a_session_and_show_archived_brings_it_back(ollama: 
         assert app.controller.current.id == old
 
 
-async def test_edit_and_resend_forks_in_the_store(ollama: OllamaServer) -> None:
+async def test_edit_and_resend_adds_a_sibling_prompt_in_the_same_session(ollama: OllamaServer) -> None:
     app = create_app(model=MODEL)
     async with app.run_test() as pilot:
         for prompt in ("one", "two"):
@@ -278,12 +278,25 @@ async def test_edit_and_resend_forks_in_the_store(ollama: OllamaServer) -> None:
         list(again.transcript.query(UserMessage))[1].focus()
         await pilot.press("e")
         await pilot.pause()
-        fork = again.controller.current.id
-        assert fork != original and again.composer.text == "two"
-        record = again.controller.store.get_session(fork)
-        assert record is not None and record.title == "one (edit)"
-        assert [m.text for m in again.controller.store.history(fork)] == ["one", "You said: one"]
-        assert len(again.controller.store.history(original)) == 4  # the original is untouched
+        assert again.controller.current.id == original and again.composer.text == "two"
+        assert [v.text for v in again.transcript.query(MessageView)] == ["one", "You said: one"]
+        store = again.controller.store
+        assert len(store.history(original)) == 4, "nothing changes before the new prompt is sent"
+        await pilot.press("end", *" again", "enter")
+        await settle(again)
+        assert [s.id for s in store.list_sessions()] == [original], "no new session"
+        assert [m.text for m in store.history(original)] == [
+            "one",
+            "You said: one",
+            "two again",
+            "You said: two again",
+        ]
+        old, new = (m for m in store.messages(original) if m.text.startswith("two"))
+        assert old.parent_id == new.parent_id
+        edited = list(again.transcript.query(UserMessage))[-1]
+        assert edited.branch is not None and (edited.branch.position, edited.branch.count) == (2, 2)
+        sent = [m["content"] for m in ollama.chat_requests[-1].body["messages"]]
+        assert sent == ["one", "You said: one", "two again"]
 
 
 async def test_a_full_disk_keeps_the_reply_and_says_once_it_was_not_saved(

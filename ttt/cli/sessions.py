@@ -65,11 +65,11 @@ def _store() -> Any:
     return Store.default()
 
 
-def _session(prefix: str) -> tuple[Any, list[Any]]:
-    """The session a user named (a unique id prefix is enough) and its current branch."""
+def _session(prefix: str) -> tuple[Any, Any, list[Any]]:
+    """The store, the session a user named (a unique id prefix is enough) and its active branch."""
     store = _store()
     session_id = store.resolve(prefix)
-    return store.get_session(session_id), store.history(session_id)
+    return store, store.get_session(session_id), store.history(session_id)
 
 
 def _when(timestamp: float) -> str:
@@ -102,13 +102,20 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    """The active branch (the one ``ttt`` shows and ``--continue`` goes on with); the text form
+    ends by saying how many other branches the session keeps."""
     from ttt.core.session import serialize
+    from ttt.core.session.branches import branches
 
-    record, messages = _session(args.id)
+    store, record, messages = _session(args.id)
     if args.json:
         print(json_safe(serialize.export_json(record, messages)))
-    else:
-        sys.stdout.write(shown(serialize.export_markdown(record, messages)))
+        return 0
+    sys.stdout.write(shown(serialize.export_markdown(record, messages)))
+    others = len(branches(store, record.id)) - 1
+    if others > 0:
+        kept = "1 other branch is" if others == 1 else f"{others} other branches are"
+        print(f"\n---\nThis is the active branch; {kept} kept (Alt+←/→ in `ttt` walks them).")
     return 0
 
 
@@ -160,7 +167,7 @@ def cmd_unarchive(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from ttt.core.session import serialize
 
-    record, messages = _session(args.id)
+    _, record, messages = _session(args.id)
     if args.format == "json" and args.output:
         serialize.save_session(args.output, record, messages)
         return 0

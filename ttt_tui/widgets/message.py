@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -15,19 +16,66 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import Collapsible, Static
 
+from ttt.core.session.branches import BranchPoint
 from ttt_tui.blocks import BlockSplitter, split_blocks
 from ttt_tui.widgets.reply_body import ReplyBody
 
 
+class RoleLine(Static):
+    """A message's first line: who speaks and, with siblings, a clickable ``‹ 2/3 ›``."""
+
+    def action_branch(self, step: int) -> None:
+        """A click on an arrow (its ``@click`` meta runs this on the widget clicked)."""
+        view = self.parent
+        if isinstance(view, MessageView):
+            view.post_message(MessageView.BranchRequested(view, step))
+
+
 class MessageView(Vertical, can_focus=True):
-    """Shared by prompts and replies: focusable, copyable."""
+    """Shared by prompts and replies: focusable, copyable, with its place among its siblings."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("c", "copy", "Copy", id="message.copy")]
+
+    class BranchRequested(Message):
+        """Show the sibling ``step`` places away from this message; the conversation follows it."""
+
+        def __init__(self, view: MessageView, step: int) -> None:
+            super().__init__()
+            self.view = view
+            self.step = step
 
     def __init__(self, text: str, *, index: int | None = None, classes: str = "") -> None:
         super().__init__(classes=classes)
         self.text = text
         self.index = index  # the message's id in the store, once it is stored
+        self.branch: BranchPoint | None = None  # where it stands among its siblings, if it has any
+        self._role: RoleLine | None = None
+
+    def _role_text(self) -> Text:
+        raise NotImplementedError
+
+    def _header(self) -> RoleLine:
+        self._role = RoleLine(self._role_line(), classes="role")
+        return self._role
+
+    def _role_line(self) -> Text:
+        """Who speaks, then ``‹ 2/3 ›`` when there are alternatives to walk."""
+        text = self._role_text()
+        if self.branch is not None:
+            arrow = Style(bold=True)
+            text.append("  ")
+            text.append("‹", style=arrow + Style(meta={"@click": "branch(-1)"}))
+            text.append(f" {self.branch.position}/{self.branch.count} ", style="dim")
+            text.append("›", style=arrow + Style(meta={"@click": "branch(1)"}))
+        return text
+
+    def set_branch(self, branch: BranchPoint | None) -> None:
+        self.branch = branch
+        self._show_role()
+
+    def _show_role(self) -> None:
+        if self._role is not None:
+            self._role.update(self._role_line())
 
     def render_line(self, y: int) -> Strip:
         """Only background shows between the children. Textual would render the whole height
@@ -45,15 +93,18 @@ class UserMessage(MessageView):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("e", "edit", "Edit & resend", id="message.edit")]
 
     class EditRequested(Message):
-        """The user wants to change this prompt and ask again (forks the session)."""
+        """The user wants to change this prompt and ask again (a new branch beside it)."""
 
         def __init__(self, view: UserMessage) -> None:
             super().__init__()
             self.view = view
 
     def compose(self):  # type: ignore[no-untyped-def]
-        yield Static(Text("You", style="bold"), classes="role")
+        yield self._header()
         yield Static(Text(self.text), classes="body")
+
+    def _role_text(self) -> Text:
+        return Text("You", style="bold")
 
     def action_edit(self) -> None:
         self.post_message(self.EditRequested(self))
@@ -93,9 +144,8 @@ class AssistantMessage(MessageView):
 
     def compose(self):  # type: ignore[no-untyped-def]
         """Only the parts a reply has: widgets cost, and a page of a long session has many."""
-        self._role = Static(self._role_text(), classes="role")
         self._body = ReplyBody(*split_blocks(self.text))
-        yield self._role
+        yield self._header()
         if self.thinking:
             yield self._thinking_view()
         yield self._body
@@ -119,7 +169,7 @@ class AssistantMessage(MessageView):
 
     def start(self, model: str) -> None:
         self.model = model
-        self._role.update(self._role_text())
+        self._show_role()
 
     def append(self, text: str) -> None:
         """Called per token: only buffers."""

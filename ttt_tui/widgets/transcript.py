@@ -208,6 +208,20 @@ class Transcript(VerticalScroll):
             self._anchor_released = False
             self.anchor()
 
+    async def cut_from(self, view: Widget) -> None:
+        """Remove ``view`` and everything below it, pages let go included: the branch shown goes
+        another way from there (a prompt being edited, a reply asked for again)."""
+        children = list(self.children)
+        gone = children[children.index(view) :]
+        dropped = set(map(id, gone))
+        self._newer.clear()
+        for page in self._pages:
+            page.views = [v for v in page.views if id(v) not in dropped]
+        self._pages = [page for page in self._pages if page.views]
+        if self._pages:
+            self._pages[-1].last = None  # it grows again with the next turn
+        await self.remove_children(gone)
+
     @property
     def is_anchored(self) -> bool:
         return self._anchored and not self._anchor_released

@@ -119,12 +119,7 @@ class ChatSession:
         return kept
 
     async def ask_async(self, prompt: str, **turn: Any) -> AIResponse:
-        async for event in self.events(prompt, **turn):
-            if isinstance(event, Done):
-                return event.response
-            if isinstance(event, ErrorEvent):
-                raise event.error
-        raise AIError("the turn ended without a result")
+        return await response_of(self.events(prompt, **turn))
 
     def ask(self, prompt: str, **turn: Any) -> AIResponse:
         return run_sync(self.ask_async(prompt, **turn))
@@ -213,6 +208,16 @@ class ChatSession:
 
     def close(self) -> None:
         """Nothing to release in memory; the persistent session flushes here."""
+
+
+async def response_of(events: AsyncIterator[StreamEvent]) -> AIResponse:
+    """A turn's result: its response, or its error raised."""
+    async for event in events:
+        if isinstance(event, Done):
+            return event.response
+        if isinstance(event, ErrorEvent):
+            raise event.error
+    raise AIError("the turn ended without a result")
 
 
 def record_options(record: SessionRecord) -> dict[str, Any]:

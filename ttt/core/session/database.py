@@ -15,12 +15,13 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from ttt.core.errors import AIError
 from ttt.core.session.migrations import APPLICATION_ID, LATEST, SchemaTooNewError, migrate
 
 T = TypeVar("T")
+ROOT: Final = 0  # parent_id that starts a new root branch; None means "after the active leaf"
 BUSY_TIMEOUT_MS = 5000
 RETRY_SECONDS = 30.0  # retrying on top of SQLite's own busy wait, before a lock becomes an error
 STREAMING: set[tuple[str, int]] = set()  # (database, message id) streaming in this process, any Store

@@ -155,7 +155,14 @@ V3 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3)
+V4 = Migration(
+    4,
+    "sessions.leaf_id: the branch a session shows and continues (ttt.core.session.branches)",
+    # no foreign key: a leaf that is gone (never, today) reads as "the newest message"
+    ("ALTER TABLE sessions ADD COLUMN leaf_id INTEGER",),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4)
 LATEST = MIGRATIONS[-1].version
 
 

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from ttt.core.errors import AIError
 from ttt.core.logs import get_logger
-from ttt.core.session.chat import ChatSession, record_options
-from ttt.core.session.database import StoreError
+from ttt.core.loop import run_sync
+from ttt.core.session import branches as branching
+from ttt.core.session.chat import ChatSession, record_options, response_of
+from ttt.core.session.database import ROOT, StoreError
 from ttt.core.types import (
+    AIResponse,
     Done,
     ErrorEvent,
     Message,
@@ -60,8 +64,9 @@ class PersistentChatSession(ChatSession):
         self._record = record
         self._title = title
         self._lock = threading.RLock()  # the prompt is written from a worker thread
-        self._leaf: int | None = history[-1].id if history else None
-        self._newest: int | None = history[-1].id if history else None  # the last message we know of
+        self._leaf: int | None = history[-1].id if history else None  # ROOT: the next prompt starts a branch
+        self._newest = store.newest(record.id) if store and record else None  # the last message we know of
+        self._again: int | None = None  # a stored prompt the next turn asks again (``regenerate``)
         self._reply: _Streaming | None = None
         self._results: list[ToolResult] = []
         self._model = ""
@@ -105,9 +110,14 @@ class PersistentChatSession(ChatSession):
     def id(self) -> str:
         return self.record.id
 
-    def _save_prompt(self, message: Message) -> Awaitable[None]:
+    def _save_prompt(self, message: Message) -> Awaitable[None] | None:
         """Opening the store costs more than sending the request: do both at once. The executor
-        takes the job now, so it starts even while this thread is busy (e.g. importing a client)."""
+        takes the job now, so it starts even while this thread is busy (e.g. importing a client).
+        A prompt asked again is stored already: the reply goes beside its earlier replies."""
+        if self._again is not None:
+            with self._lock:
+                self._leaf, self._again = self._again, None
+            return None
         loop = asyncio.get_running_loop()
         return asyncio.shield(loop.run_in_executor(None, self._store_prompt, message))
 
@@ -214,6 +224,55 @@ class PersistentChatSession(ChatSession):
         self._leaf = self._newest = self.store.add_message(
             self.id, Message("tool", list(results)), self._leaf
         )
+
+    # --- branches -----------------------------------------------------------------------------
+
+    @property
+    def leaf(self) -> int | None:
+        """Id of the message the next prompt follows: the end of the branch this session continues."""
+        return self._leaf or None
+
+    def branches(self) -> list[branching.Branch]:
+        """Every branch of the stored conversation, oldest first; ``active`` marks the one continued."""
+        return [] if self._record is None else branching.branches(self.store, self.id)
+
+    def switch(self, message_id: int) -> None:
+        """Continue the branch through message ``message_id``, to its newest message; ``messages``
+        become that branch and the store remembers the choice. StoreError if it isn't here."""
+        self._goto(branching.switch(self.store, self.id, message_id))
+
+    def edit(self, message_id: int) -> Message:
+        """Go back to before prompt ``message_id`` and return it: the next prompt is stored beside
+        it, a new branch that becomes the active one. Nothing is stored until then."""
+        prompt = self.store.get_message(message_id) if self._record is not None else None
+        if prompt is None or prompt.session_id != self.id or prompt.role != "user":
+            raise StoreError(f"Message {message_id} is no prompt of this session")
+        self._goto(prompt.parent_id)
+        return prompt.to_message()
+
+    async def regenerate_events(self, **turn: Any) -> AsyncIterator[StreamEvent]:
+        """Ask the branch's last prompt again (``events`` otherwise): the new reply is stored
+        beside the earlier ones, a new branch that becomes the active one."""
+        stored = self.store.history(self.id, self._leaf) if self._record is not None and self._leaf else []
+        prompt = next((m for m in reversed(stored) if m.role == "user"), None)
+        if prompt is None:
+            yield ErrorEvent(AIError("There is no prompt to ask again yet."))
+            return
+        self._goto(prompt.parent_id)
+        self._again = prompt.id
+        message = prompt.to_message()
+        async for event in self.events(message.text, images=message.images or None, **turn):
+            yield event
+
+    def regenerate(self, **turn: Any) -> AIResponse:
+        """``regenerate_events`` to the end: the new reply, or its error raised."""
+        return run_sync(response_of(self.regenerate_events(**turn)))
+
+    def _goto(self, leaf: int | None) -> None:
+        """Continue after message ``leaf`` (None: from the start, a new root branch)."""
+        with self._lock:
+            self._leaf = leaf or ROOT
+            self.messages = context(self.store.history(self.id, leaf)) if leaf else []
 
     def clear(self) -> None:
         """Start afresh in a new stored session (created with the next prompt); the old one stays."""

@@ -15,9 +15,9 @@ import re
 import secrets
 import sqlite3
 import time
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
-from ttt.core.session.database import STREAMING, Database, SessionNotFoundError, StoreError
+from ttt.core.session.database import ROOT, STREAMING, Database, SessionNotFoundError, StoreError
 from ttt.core.session.replies import StreamingReply, fold_ended, streamed_parts, write_chunks
 from ttt.core.session.serialize import ROLES, STATUSES, SessionRecord, Status, StoredMessage
 from ttt.core.session.serialize import part_from_dict as _part
@@ -36,11 +36,15 @@ __all__ = [
     "StoredMessage",
 ]
 
-ROOT: Final = 0  # parent_id that starts a new root branch; None means "after the newest message"
 FLUSH_SECONDS = 0.25
 FLUSH_BYTES = 16384
 # StoredMessage's fields in order, parts aside
 _MESSAGE = "id, session_id, role, parent_id, model, input_tokens, output_tokens, cost, status, error, created"
+# the session's chosen leaf while it is one of its messages, else its newest message
+_ACTIVE_LEAF = (
+    "SELECT coalesce((SELECT id FROM messages WHERE id = s.leaf_id AND session_id = s.id), "
+    "(SELECT max(id) FROM messages WHERE session_id = s.id)) FROM sessions s WHERE s.id = ?"
+)
 _SESSION = (
     "id, title, model, system, params, created, updated, archived, "
     "(SELECT count(*) FROM messages m WHERE m.session_id = sessions.id)"
@@ -163,7 +167,7 @@ class Store(Database):
         output_tokens: int = 0,
         cost: float | None = None,
     ) -> int:
-        """Store a whole message; ``parent_id`` None follows the newest message, ``ROOT`` starts a branch."""
+        """Store a whole message; ``parent_id`` None follows the active leaf, ``ROOT`` starts a branch."""
         if message.role not in ROLES or status not in STATUSES:
             raise ValueError(f"bad role {message.role!r} or status {status!r}")
         values = (model, input_tokens, output_tokens, cost, status, error, None)
@@ -307,15 +311,25 @@ class Store(Database):
     def history(
         self, session_id: str, leaf_id: int | None = None, limit: int | None = None
     ) -> list[StoredMessage]:
-        """What the model sees: the branch ending at ``leaf_id`` (default: the newest message)."""
+        """What the model sees: the branch ending at ``leaf_id`` (default: the active branch)."""
         if leaf_id is None:
-            leaf_id = self._one("SELECT max(id) FROM messages WHERE session_id = ?", session_id)[0]
+            leaf_id = self.active_leaf(session_id)
             if leaf_id is None:
                 return []
         found = self.path_to(leaf_id, limit)
         if found and found[-1].session_id != session_id:
             raise StoreError(f"Message {leaf_id} is not in session {session_id}")
         return found
+
+    def active_leaf(self, session_id: str) -> int | None:
+        """The last message of the branch the session shows and continues: the one chosen last
+        (``ttt.core.session.branches.switch``), else the newest message written."""
+        row = self._one(_ACTIVE_LEAF, session_id)
+        return None if row is None else row[0]
+
+    def newest(self, session_id: str) -> int | None:
+        """The id of the session's newest message, whichever branch it is on."""
+        return self._one("SELECT max(id) FROM messages WHERE session_id = ?", session_id)[0]
 
     def children(self, message_id: int) -> list[int]:
         """Replies to ``message_id``; more than one means the conversation branches there."""
@@ -412,7 +426,7 @@ def _parent(db: sqlite3.Connection, session_id: str, parent_id: int | None) -> i
     if db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
         raise SessionNotFoundError(f"No session {session_id!r}")
     if parent_id is None:
-        return db.execute("SELECT max(id) FROM messages WHERE session_id = ?", (session_id,)).fetchone()[0]
+        return db.execute(_ACTIVE_LEAF, (session_id,)).fetchone()[0]
     row = db.execute("SELECT session_id FROM messages WHERE id = ?", (parent_id,)).fetchone()
     if parent_id != ROOT and (row is None or row[0] != session_id):
         raise StoreError(f"Message {parent_id} is not in session {session_id}")
@@ -434,8 +448,10 @@ def _insert_message(
         "error, writer_pid, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (session_id, parent_id, role, *values, now if created is None else created),
     )
-    db.execute("UPDATE sessions SET updated = ? WHERE id = ?", (now, session_id))
-    return int(cursor.lastrowid or 0)
+    new_id = int(cursor.lastrowid or 0)
+    # the newest message is on the branch shown: the one it continues, or a new one beside it
+    db.execute("UPDATE sessions SET updated = ?, leaf_id = ? WHERE id = ?", (now, new_id, session_id))
+    return new_id
 
 
 def _insert_whole(

@@ -13,7 +13,7 @@ from ttt.cli.render import MarkdownPrinter, PlainPrinter, note
 from ttt.core.errors import AIError, InvalidRequestError
 from ttt.core.models import model_registry
 from ttt.core.sanitize import json_safe, terminal_safe
-from ttt.core.session.tokens import CHARS_PER_TOKEN
+from ttt.core.tokens import CHARS_PER_TOKEN
 from ttt.core.types import (
     AIResponse,
     Done,

@@ -24,7 +24,7 @@ from ttt.core import api
 from ttt.core.errors import AIError
 from ttt.core.sanitize import terminal_safe
 from ttt.core.session.chat import ChatSession
-from ttt.core.session.persistent import PersistentChatSession, context
+from ttt.core.session.persistent import PersistentChatSession, context, in_context
 from ttt.core.session.store import ROOT, SessionRecord, Store, StoredMessage, StoreError
 from ttt.core.types import ImagePart, Message, StreamEvent
 from ttt_tui.screen_text import SafeStream, screen_safe
@@ -48,6 +48,19 @@ class SessionItem:
     model: str = ""
     snippet: str = ""
     archived: bool = False
+
+
+@dataclass
+class ContextState:
+    """How the next turn's context fits the model that would answer it (the status line's meter,
+    the transcript's mark)."""
+
+    tokens: int
+    window: int | None  # None: the model's window is unknown
+    left_out: int = 0  # oldest messages left out to fit the window
+    summarised: int = 0  # messages a compact summary stands for
+    summary: str = ""
+    first_seen: int | None = None  # stored id of the oldest message sent, when some are not
 
 
 class OpenSession:
@@ -76,6 +89,14 @@ class OpenSession:
             assert self._load is not None
             self._chat = self._load()
         return self._chat
+
+    def peek(self) -> ChatSession:
+        """The conversation, without keeping it loaded when it isn't (the context meter reads it
+        from a thread; opening a long session must stay cheap)."""
+        if self._chat is not None:
+            return self._chat
+        assert self._load is not None
+        return self._load()
 
     @property
     def loaded(self) -> bool:
@@ -348,6 +369,28 @@ class Controller:
         if ended == "complete" or session_id != current.id or current.record is None:
             return
         self.current = self._open(self.store.get_session(current.id) or current.record, current.model)
+
+    @guarded(lambda: None)
+    def context_state(self, model: str) -> ContextState | None:
+        """How the current session's next turn fits ``model`` (a routed name). Reads the whole
+        branch: call it off the event loop."""
+        current = self.current
+        chat = current.peek()
+        fitted = chat.context_fit(model)
+        hidden = chat.summarised + fitted.left_out
+        first_seen = None
+        if hidden and isinstance(chat, PersistentChatSession) and current.record is not None:
+            seen = in_context(self.store.history(current.id, chat._leaf))
+            first_seen = seen[hidden].id if hidden < len(seen) else None
+        summary = terminal_safe(chat.summary)
+        return ContextState(
+            fitted.tokens, fitted.window, fitted.left_out, chat.summarised, summary, first_seen
+        )
+
+    async def compact(self) -> str:
+        """Summarise the current session's older turns (see ``ChatSession.compact``); the summary
+        comes back fit for the screen."""
+        return terminal_safe(await self.current.chat.compact_async())
 
     @guarded(lambda: None)
     def last_turn_ids(self) -> tuple[int | None, int | None]:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.cli.test_oneshot import ttt
 from tests.conftest import use_openai
 from tests.extensions.conftest import write_config
 from tests.providers import OpenAIServer
@@ -76,3 +77,16 @@ async def test_a_model_of_unknown_window_gets_the_whole_conversation(mini: OpenA
         mini.models.remove("my-finetune")
     assert len(sent) == 7 and dropped == 0
     assert routes[0].context_window is None and routes[0].context_tokens > 6_000
+
+
+def test_the_cli_says_when_older_turns_are_left_out(mini: OpenAIServer) -> None:
+    first = ttt("-p", "one " + TURN * 2, "-m", "fast")
+    assert first.returncode == 0, first.stderr
+    assert "left out" not in first.stderr
+    second = ttt("-p", "two", "-m", "fast", "--continue")
+    assert second.returncode == 0, second.stderr
+    assert [m["content"] for m in mini.chat_requests[-1].body["messages"]] == ["two"]
+    assert (
+        "2 older messages left out to fit openai/gpt-4o-mini's 4,000-token window "
+        "(`ttt sessions compact` summarises them)"
+    ) in second.stderr

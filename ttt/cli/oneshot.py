@@ -119,6 +119,11 @@ async def run_turn(args: Namespace, prompt: str, signals: list[int]) -> int:
                     event.reason.startswith("fallback") or args.explain or "bundled" in event.reason
                 ):
                     note(f"using {event.model}: {event.reason}")
+                if event.left_out and event.context_window:
+                    note(
+                        f"{event.left_out} older messages left out to fit {event.model}'s "
+                        f"{event.context_window:,}-token window (`ttt sessions compact` summarises them)"
+                    )
             elif isinstance(event, ToolCallReady) and not args.json:
                 note(
                     f"→ {event.call.name}({json_safe(json.dumps(event.call.arguments, ensure_ascii=False))})"

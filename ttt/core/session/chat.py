@@ -79,6 +79,7 @@ class ChatSession:
 
         request = [*self.context(), user]
         self.messages.append(user)
+        self.dropped = 0
         options = TurnOptions(
             model=turn.get("model", self.model),
             temperature=turn.get("temperature", self.temperature),

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 NEW_TITLE = "New chat"
 MARKS = ("\ue000", "\ue001")  # around matched words in search snippets; the sidebar highlights them
 TAIL = 200  # messages looked at when finding the last prompt of a branch
+# A stored session longer than this is measured for the context meter only once a turn has loaded
+# it: reading it all just to open it would cost its whole history in memory.
+MEASURE_UNLOADED = 2_000
 T = TypeVar("T")
 _drafts = itertools.count(1)
 
@@ -375,6 +378,9 @@ class Controller:
         """How the current session's next turn fits ``model`` (a routed name). Reads the whole
         branch: call it off the event loop."""
         current = self.current
+        record = current.record
+        if not current.loaded and record is not None and record.message_count > MEASURE_UNLOADED:
+            return None
         chat = current.peek()
         fitted = chat.context_fit(model)
         hidden = chat.summarised + fitted.left_out

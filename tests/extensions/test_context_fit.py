@@ -4,6 +4,7 @@ alias, ``auto``, the default model and each fallback send exactly what fits thei
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -11,7 +12,10 @@ from tests.cli.test_oneshot import ttt
 from tests.conftest import use_openai
 from tests.extensions.conftest import write_config
 from tests.providers import OpenAIServer
+from ttt.core.config import Config, apply
+from ttt.core.routing import features, known
 from ttt.core.session.chat import ChatSession
+from ttt.core.smart_routing import plan
 from ttt.core.types import Message, RouteInfo
 
 WINDOW = 4000  # gpt-4o-mini's window here: the newest turn before the prompt fits, older ones don't
@@ -90,3 +94,19 @@ def test_the_cli_says_when_older_turns_are_left_out(mini: OpenAIServer) -> None:
         "2 older messages left out to fit openai/gpt-4o-mini's 4,000-token window "
         "(`ttt sessions compact` summarises them)"
     ) in second.stderr
+
+
+def test_auto_prefers_models_the_whole_conversation_fits() -> None:
+    config = apply(Config(), {"models": {"openai/gpt-4o-mini": {"context_length": WINDOW}}})
+    names = ["openai/gpt-4o-mini", "openai/gpt-4.1-mini"]
+    usable = {}
+    for name in names:
+        info = known(config, name)
+        assert info is not None
+        usable[name] = replace(info, backend="cloud", available=True)
+    feats = features([*history(), Message.user("latest")], config)
+    chain = plan(feats, usable, "openai/gpt-4o-mini", config)
+    assert [name for name, _ in chain] == ["openai/gpt-4.1-mini", "openai/gpt-4o-mini"]
+    assert chain[1][1].endswith("(older turns left out to fit its window)")
+    alone = plan(feats, {names[0]: usable[names[0]]}, names[0], config)
+    assert [name for name, _ in alone] == [names[0]]  # the default, pruned, rather than nothing

@@ -33,6 +33,7 @@ from ttt.core.types import ImagePart
 from ttt_tui.approval import Approvals
 from ttt_tui.branch_actions import BranchActions
 from ttt_tui.commands import AppCommands, ModelCommands, SessionCommands, ThemeCommands
+from ttt_tui.context_actions import ContextActions
 from ttt_tui.controller import Controller
 from ttt_tui.mcp_servers import McpCommands, start_servers
 from ttt_tui.screens.dialogs import ApprovalScreen
@@ -87,7 +88,7 @@ class MainScreen(Screen[None]):
     AUTO_FOCUS = "#composer"
 
 
-class TTTApp(BranchActions, SessionActions, ViewActions, App[int]):
+class TTTApp(BranchActions, SessionActions, ViewActions, ContextActions, App[int]):
     """A chat workbench over ``ttt.core``; all provider traffic goes through the controller."""
 
     CSS_PATH = "app.tcss"
@@ -237,6 +238,7 @@ class TTTApp(BranchActions, SessionActions, ViewActions, App[int]):
         self._show_calls(messages)
         self.refresh_sidebar()
         self.query_one(StatusLine).show(self._stats())
+        self.update_context(self.routed_model())
 
     async def _show_newest(self) -> list[StoredMessage]:
         """The newest page of the current session, or the welcome panel for an empty one."""
@@ -271,6 +273,11 @@ class TTTApp(BranchActions, SessionActions, ViewActions, App[int]):
             tokens_in, tokens_out, cost = self.controller.usage()
             self.stats[session.id] = Stats(session.model, "", tokens_in, tokens_out, cost)
         return self.stats[session.id]
+
+    def routed_model(self) -> str | None:
+        """The model that answered this session's last turn in this run, if one did."""
+        stats = self._stats()
+        return stats.model if stats.backend else None
 
     def refresh_sidebar(self, query: str | None = None) -> None:
         sidebar = self.query_one(SessionSidebar)
@@ -331,6 +338,7 @@ class TTTApp(BranchActions, SessionActions, ViewActions, App[int]):
         self.query_one(StatusLine).show(stats)
         self.refresh_sidebar()
         self.notify(f"This session now uses {model}", timeout=2)
+        self.update_context()
         if self.transcript.query("Welcome"):
             self._probe()
 
@@ -437,6 +445,8 @@ class TTTApp(BranchActions, SessionActions, ViewActions, App[int]):
         if current and turn.user is not None:
             turn.user.index, turn.reply.index = self.controller.last_turn_ids()
             self.show_branches([turn.user, turn.reply])
+        if current:
+            self.update_context(self.routed_model())
         lost = failed and not turn.reply.text.strip()
         ended = "stopped" if stopped else "lost" if lost else "failed" if failed else "complete"
         self.controller.after_turn(turn.session_id, ended)

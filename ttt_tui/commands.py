@@ -87,6 +87,7 @@ class AppCommands(_Provider):
             ("Copy last reply", "to the clipboard", "copy_last"),
             ("Rename session", "give this session a title", "rename_session"),
             ("Set system prompt", "for this session", "system_prompt"),
+            ("Compact context", "summarise older turns; the next turns send the summary", "compact"),
             ("Delete session", "asks first", "delete_session"),
             ("Archive session", "hide it from the list (again: bring it back)", "archive_session"),
             ("Show archived sessions", "list them in the sidebar too (toggle)", "toggle_archived"),

@@ -26,7 +26,7 @@ from ttt.core.sanitize import terminal_safe
 from ttt.core.session import branches
 from ttt.core.session.branches import BranchPoint
 from ttt.core.session.chat import ChatSession
-from ttt.core.session.persistent import PersistentChatSession
+from ttt.core.session.persistent import PersistentChatSession, in_context
 from ttt.core.session.store import SessionRecord, Store, StoredMessage, StoreError
 from ttt.core.types import ImagePart, StreamEvent
 from ttt_tui.screen_text import SafeStream, screen_safe
@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 NEW_TITLE = "New chat"
 MARKS = ("\ue000", "\ue001")  # around matched words in search snippets; the sidebar highlights them
 TAIL = 200  # messages looked at when finding the last prompt of a branch
+# A stored session longer than this is measured for the context meter only once a turn has loaded
+# it: reading it all just to open it would cost its whole history in memory.
+MEASURE_UNLOADED = 2_000
 T = TypeVar("T")
 _drafts = itertools.count(1)
 
@@ -50,6 +53,19 @@ class SessionItem:
     model: str = ""
     snippet: str = ""
     archived: bool = False
+
+
+@dataclass
+class ContextState:
+    """How the next turn's context fits the model that would answer it (the status line's meter,
+    the transcript's mark)."""
+
+    tokens: int
+    window: int | None  # None: the model's window is unknown
+    left_out: int = 0  # oldest messages left out to fit the window
+    summarised: int = 0  # messages a compact summary stands for
+    summary: str = ""
+    first_seen: int | None = None  # stored id of the oldest message sent, when some are not
 
 
 class OpenSession:
@@ -78,6 +94,14 @@ class OpenSession:
             assert self._load is not None
             self._chat = self._load()
         return self._chat
+
+    def peek(self) -> ChatSession:
+        """The conversation, without keeping it loaded when it isn't (the context meter reads it
+        from a thread; opening a long session must stay cheap)."""
+        if self._chat is not None:
+            return self._chat
+        assert self._load is not None
+        return self._load()
 
     @property
     def loaded(self) -> bool:
@@ -357,6 +381,31 @@ class Controller:
         if ended == "complete" or session_id != current.id or current.record is None:
             return
         self.current = self._open(self.store.get_session(current.id) or current.record, current.model)
+
+    @guarded(lambda: None)
+    def context_state(self, model: str) -> ContextState | None:
+        """How the current session's next turn fits ``model`` (a routed name). Reads the whole
+        branch: call it off the event loop."""
+        current = self.current
+        record = current.record
+        if not current.loaded and record is not None and record.message_count > MEASURE_UNLOADED:
+            return None
+        chat = current.peek()
+        fitted = chat.context_fit(model)
+        hidden = chat.summarised + fitted.left_out
+        first_seen = None
+        if hidden and isinstance(chat, PersistentChatSession) and current.record is not None:
+            seen = in_context(self.store.history(current.id, chat._leaf))
+            first_seen = seen[hidden].id if hidden < len(seen) else None
+        summary = terminal_safe(chat.summary)
+        return ContextState(
+            fitted.tokens, fitted.window, fitted.left_out, chat.summarised, summary, first_seen
+        )
+
+    async def compact(self) -> str:
+        """Summarise the current session's older turns (see ``ChatSession.compact``); the summary
+        comes back fit for the screen."""
+        return terminal_safe(await self.current.chat.compact_async())
 
     @guarded(lambda: None)
     def last_turn_ids(self) -> tuple[int | None, int | None]:

@@ -65,6 +65,8 @@ class Turn:
         elif isinstance(event, RouteInfo):
             self.stats.model, self.stats.backend = event.model, event.backend
             self.stats.route = event.reason
+            self.stats.context, self.stats.window = event.context_tokens, event.context_window
+            self.stats.left_out = event.left_out > 0
             self.reply.start(event.model)
             self.show_status()
         elif isinstance(event, ToolCallReady):

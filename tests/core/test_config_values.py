@@ -27,7 +27,7 @@ from ttt.core.errors import ConfigurationError
         ("\n[tools]\ntimeout = inf\n", "tools.timeout", 3, "must be a finite number, not inf"),
         ("[backends.local]\nread_timeout = -1\n", "backends.local.read_timeout", 2, "must be more than 0"),
         ('[models."x/y"]\ncontext_length = 0\n', "models.x/y.context_length", 2, "must be at least 1"),
-        ("[routing]\nchars_per_token = 0\n", "routing.chars_per_token", 2, "must be more than 0"),
+        ("[routing]\nreply_tokens = -1\n", "routing.reply_tokens", 2, "must be at least 0"),
         ("[attachments]\nmax_text_bytes = -1\n", "attachments.max_text_bytes", 2, "must be at least 1"),
     ],
 )

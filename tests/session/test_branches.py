@@ -123,3 +123,20 @@ def test_bad_branch_requests_are_refused_clearly(ollama: OllamaServer) -> None:
     with pytest.raises(StoreError, match="is not in session"):
         session.switch(reply.id + 100)
     assert texts(session) == ["q", "You said: q"]
+
+
+def test_a_summary_follows_the_branch_that_holds_what_it_covers(ollama: OllamaServer, tmp_path: Path) -> None:
+    """Compact on one branch; switching to a sibling of the first prompt drops the summary, and
+    switching back brings it again."""
+    ollama.script.push("a1", "a2", "the summary", "b1")
+    with Store(tmp_path / "s.db") as store:
+        session = PersistentChatSession.open(store=store, model=MODEL)
+        session.ask("q1")
+        session.ask("q2")
+        assert session.compact(keep_turns=1) == "the summary"
+        first = session.store.history(session.id, session.leaf)[0].id
+        session.edit(first)
+        session.ask("other start")
+        assert session.summarised == 0 and "the summary" not in str(ollama.chat_requests[-1].body)
+        session.switch(first)
+        assert session.summary == "the summary" and session.summarised == 2

@@ -11,8 +11,8 @@ import pytest
 
 from tests.tui.conftest import FakeBackend, settle
 from ttt.core.models import ModelInfo
-from ttt.core.session.store import Store
-from ttt.core.types import ToolCall, ToolResult
+from ttt.core.session.store import SessionRecord, Store, StoredMessage
+from ttt.core.types import TextPart, ToolCall, ToolResult
 from ttt_tui.app import TTTApp, create_app
 from ttt_tui.screens.model_picker import ModelPicker
 from ttt_tui.widgets.inspector import ToolInspector
@@ -184,3 +184,30 @@ def test_branch_switcher(snap_compare: Any, fake: type[FakeBackend], app: Callab
         await _send(pilot, "why?")
 
     assert snap_compare(app(model="fake/x"), terminal_size=SIZE, run_before=steady(walk))
+
+
+def test_context_meter_and_marks(snap_compare: Any, fake: type[FakeBackend], tmp_path: Path) -> None:
+    """A reopened session whose first turn is summarised and whose second no longer fits."""
+    texts = [
+        f"{role} {n}: " + "lorem ipsum dolor sit amet " * 4 for n in range(4) for role in ("asked", "said")
+    ]
+    messages = [
+        StoredMessage(i + 1, "", ("user", "assistant")[i % 2], [TextPart(t)], i or None)  # type: ignore[arg-type]
+        for i, t in enumerate(texts)
+    ]
+    params = {
+        "summary": {"text": "The user asked about lorem ipsum; the model said it is filler.", "upto": 2}
+    }
+    settings = {"models": {"fake/x": {"context_length": 300}}, "routing": {"reply_tokens": 100}}
+    with Store(tmp_path / "sessions.db") as store:
+        store.insert_session(SessionRecord("ctx", "Context", "fake/x", params=params), messages)
+        app = create_app(store=store, settings=settings)
+
+        async def marked(pilot: Any) -> None:
+            await settle(pilot.app)
+            for _ in range(200):
+                if pilot.app.transcript.query("ContextMark"):
+                    break
+                await asyncio.sleep(0.01)
+
+        assert snap_compare(app, terminal_size=SIZE, run_before=steady(marked))

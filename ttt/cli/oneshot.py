@@ -13,7 +13,7 @@ from ttt.cli.render import MarkdownPrinter, PlainPrinter, note
 from ttt.core.errors import AIError, InvalidRequestError
 from ttt.core.models import model_registry
 from ttt.core.sanitize import json_safe, terminal_safe
-from ttt.core.session.tokens import CHARS_PER_TOKEN
+from ttt.core.tokens import CHARS_PER_TOKEN
 from ttt.core.types import (
     AIResponse,
     Done,
@@ -119,6 +119,11 @@ async def run_turn(args: Namespace, prompt: str, signals: list[int]) -> int:
                     event.reason.startswith("fallback") or args.explain or "bundled" in event.reason
                 ):
                     note(f"using {event.model}: {event.reason}")
+                if event.left_out and event.context_window:
+                    note(
+                        f"{event.left_out} older messages left out to fit {event.model}'s "
+                        f"{event.context_window:,}-token window (`ttt sessions compact` summarises them)"
+                    )
             elif isinstance(event, ToolCallReady) and not args.json:
                 note(
                     f"→ {event.call.name}({json_safe(json.dumps(event.call.arguments, ensure_ascii=False))})"

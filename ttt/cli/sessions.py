@@ -1,4 +1,4 @@
-"""``ttt sessions ...``: list, show, search, rename, delete, archive, export and import."""
+"""``ttt sessions ...``: list, show, search, rename, delete, archive, compact, export and import."""
 
 from __future__ import annotations
 
@@ -47,6 +47,14 @@ def add_parsers(commands: Any) -> None:
         action = actions.add_parser(name, help=text)
         action.add_argument("id")
         action.set_defaults(handler=handler)
+
+    compact = actions.add_parser(
+        "compact", help="summarise older turns; later turns send the summary instead (the turns stay)"
+    )
+    compact.add_argument("id")
+    compact.add_argument("--keep", type=int, default=1, help="newest turns kept as they are (default 1)")
+    compact.add_argument("-m", "--model", help="model that summarises (default: the session's)")
+    compact.set_defaults(handler=cmd_compact)
 
     export = actions.add_parser("export", help="write a session as Markdown or JSON")
     export.add_argument("id")
@@ -161,6 +169,18 @@ def cmd_archive(args: argparse.Namespace) -> int:
 def cmd_unarchive(args: argparse.Namespace) -> int:
     store = _store()
     store.unarchive(store.resolve(args.id))
+    return 0
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    from ttt.core.session.persistent import PersistentChatSession
+
+    store = _store()
+    options = {"model": args.model} if args.model else {}
+    with PersistentChatSession.open(args.id, store=store, **options) as session:
+        summary = session.compact(args.keep)
+    print(shown(summary))
+    print(f"compacted {session.summarised} messages of {session.id}", file=sys.stderr)
     return 0
 
 

@@ -39,5 +39,4 @@ Seconds = Annotated[float, Range(0, above=True)]
 Count = Annotated[int, Range(0)]  # zero allowed: retries, tool rounds, threads ("default")
 AtLeastOne = Annotated[int, Range(1)]  # sizes, windows, pools
 NonNegative = Annotated[float, Range(0)]  # prices
-Positive = Annotated[float, Range(0, above=True)]
 Temperature = Annotated[float, Range(0, 2)]

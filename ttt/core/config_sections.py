@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ttt.core.config_ranges import AtLeastOne, Count, NonNegative, Positive, Seconds
+from ttt.core.config_ranges import AtLeastOne, Count, NonNegative, Seconds
 
 
 @dataclass
@@ -106,8 +106,7 @@ class RoutingConfig:
 
     default: str = ""  # the model when no rule applies; empty: the usual default
     private_marker: str = "#private"  # a prompt containing it goes to local models only
-    chars_per_token: Positive = 4.0  # to estimate whether an input fits a model's window
-    reply_tokens: Count = 1024  # room kept for the reply when checking a window (unless max_tokens)
+    reply_tokens: Count = 1024  # room kept for the reply when fitting a window (unless max_tokens)
     rules: list[RoutingRule] = field(default_factory=_default_rules)  # replaces the defaults when set
 
 

@@ -1,20 +1,22 @@
-"""One turn: route -> backend stream -> tool calls -> results -> continue, as one event stream.
+"""One turn: route -> prune -> backend stream -> tool calls -> results -> continue, as one event stream.
 
 The CLI printer, the TUI, sessions and the library all consume ``Engine.run``; nothing else
 implements a turn. Provider failures arrive as a final ``ErrorEvent`` (text streamed before it
-stays with the caller); retries and fallbacks happen here, before any output of a request.
+stays with the caller); retries and fallbacks happen here, before any output of a request. Each
+request is pruned to the window of the model its route fixed (``ttt.core.context``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ttt.core.config import Config
+from ttt.core.context import ContextFit, fit
 from ttt.core.errors import AIError, AITimeoutError, BackendNotAvailableError
 from ttt.core.logs import get_logger
 from ttt.core.models import model_registry
@@ -107,7 +109,12 @@ class Engine:
             log.debug("route: %s on %s (%s)", routes[0].model, routes[0].backend, routes[0].reason)
             tools, executor = await self._tools(turn)
             conversation = list(messages)
-            cache_key = self._cache_key(routes[0], self._request(routes[0], conversation, tools, turn))
+
+            def build(route: Route) -> tuple[ChatRequest, ContextFit]:
+                return self._request(route, conversation, tools, turn)
+
+            first, fitted = build(routes[0])
+            cache_key = self._cache_key(routes[0], first)
             if cache_key is not None:
                 from ttt.core import response_cache
 
@@ -117,11 +124,10 @@ class Engine:
                         yield event
                     return
             asked = routes[0].model
-            yield RouteInfo(routes[0].model, routes[0].backend, routes[0].reason)
+            yield _route_info(routes[0], routes[0].reason, fitted)
             for round_number in range(self.config.tools.max_rounds + 1):
-                request = self._request(routes[0], conversation, tools, turn)
                 reply = _Reply()
-                async with aclosing(self._attempt(routes, request, measured)) as attempt:
+                async with aclosing(self._attempt(routes, build, measured)) as attempt:
                     async for event in attempt:
                         reply.add(event, state)
                         yield event
@@ -166,15 +172,19 @@ class Engine:
 
     def _request(
         self, route: Route, conversation: list[Message], tools: list[Any], turn: TurnOptions
-    ) -> ChatRequest:
-        return ChatRequest(
+    ) -> tuple[ChatRequest, ContextFit]:
+        """The request for ``route``: the conversation pruned to its model's window."""
+        fitted = fit(self.config, route.model, conversation, turn.max_tokens)
+        sent = fitted.messages
+        request = ChatRequest(
             model=route.wire_model,
-            messages=conversation if _sees_images(route.model) else _without_tool_images(conversation),
+            messages=sent if _sees_images(route.model) else _without_tool_images(sent),
             tools=[t.spec for t in tools],
             temperature=turn.temperature if turn.temperature is not None else self.config.temperature,
             max_tokens=turn.max_tokens if turn.max_tokens is not None else self.config.max_tokens,
             options=turn.options,
         )
+        return request, fitted
 
     def _cache_key(self, route: Route, request: ChatRequest) -> str | None:
         """The response-cache key, when the cache is on and the request is deterministic."""
@@ -203,7 +213,10 @@ class Engine:
         return tools, ToolExecutor(tools, self.config.tools, turn.approve)
 
     async def _attempt(
-        self, routes: list[Route], request: ChatRequest, measured: TurnMetrics
+        self,
+        routes: list[Route],
+        build: Callable[[Route], tuple[ChatRequest, ContextFit]],
+        measured: TurnMetrics,
     ) -> AsyncGenerator[StreamEvent, None]:
         """Stream from the first route that works; retry before any output, then fall back (also
         when a model is not found: another in the chain may be served).
@@ -213,16 +226,16 @@ class Engine:
         """
         last: AIError | None = None
         for index, route in enumerate(list(routes)):
+            request, fitted = build(route)
             if last is not None:
                 log.warning("falling back to %s after %s: %s", route.model, last.title.lower(), last)
-                yield RouteInfo(route.model, route.backend, f"fallback after {last.title.lower()}: {last}")
+                yield _route_info(route, f"fallback after {last.title.lower()}: {last}", fitted)
             backend = self.pool.get(route.backend)
             connection = self.config.connection(route.backend)
             for attempt in range(connection.retries + 1):
                 produced = False
                 metric = measured.start(route.backend, route.model)
                 try:
-                    request.model = route.wire_model
                     events = _first_token_within(backend.astream(request), connection.first_token_timeout)
                     async with aclosing(events):
                         async for event in events:
@@ -285,6 +298,10 @@ async def _first_token_within(
         aclose = getattr(events, "aclose", None)  # a plugin's stream may be a plain iterator
         if aclose is not None:
             await aclose()
+
+
+def _route_info(route: Route, reason: str, fitted: ContextFit) -> RouteInfo:
+    return RouteInfo(route.model, route.backend, reason, fitted.tokens, fitted.window, fitted.left_out)
 
 
 def _sees_images(model: str) -> bool:

@@ -9,7 +9,6 @@ default from what is set up: a cloud key, then a running Ollama, then the bundle
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from ttt.core.errors import (
     ModelNotFoundError,
 )
 from ttt.core.models import BUILTIN_ALIASES, OPENAI_PROTOCOL, PROVIDER_KEYS, ModelInfo, model_registry
-from ttt.core.session.tokens import count_tokens
+from ttt.core.tokens import count_tokens, floor_tokens
 from ttt.core.types import Message
 
 LOCAL_BACKENDS = ("local", "llamacpp")
@@ -54,16 +53,16 @@ class Features:
 
     prompt: str  # the latest user message: patterns are matched against it
     tokens: int  # estimated input tokens of the whole conversation
+    floor: int  # of those, what pruning to a window can't leave out (system prompt, newest turn)
     images: int
     private: bool
     why_private: str = ""
 
 
 def features(messages: Sequence[Message], config: Config, private: bool = False) -> Features:
-    """Analyse a conversation: ~``chars_per_token`` characters a token; a private marker anywhere
-    in the user's messages keeps the whole conversation private."""
+    """Analyse a conversation (sizes by the one token estimate); a private marker anywhere in the
+    user's messages keeps the whole conversation private."""
     users = [m for m in messages if m.role == "user"]
-    chars = sum(len(m.text) + sum(len(r.content) for r in m.tool_results) for m in messages)
     marker = config.routing.private_marker
     why = ""
     if private:
@@ -74,7 +73,8 @@ def features(messages: Sequence[Message], config: Config, private: bool = False)
         why = f"the prompt contains {marker!r}"
     return Features(
         prompt=users[-1].text if users else "",
-        tokens=math.ceil(chars / max(config.routing.chars_per_token, 0.1)),
+        tokens=count_tokens(messages),
+        floor=floor_tokens(messages),
         images=sum(len(m.images) for m in messages),
         private=bool(why),
         why_private=why,
@@ -89,13 +89,13 @@ def known(config: Config, name: str) -> ModelInfo | None:
 
 
 def too_long(config: Config, model: str, tokens: int) -> InvalidRequestError | None:
-    """The input alone overflows ``model``'s known context window: refused before it is sent
-    (a provider would refuse it anyway, after the upload)."""
+    """What can't be pruned (system prompt, newest turn) alone overflows ``model``'s known context
+    window: refused before it is sent (a provider would refuse it anyway, after the upload)."""
     info = known(config, model)
     if info is None or tokens <= info.context_length:
         return None
     return InvalidRequestError(
-        f"The input is ~{tokens:,} tokens, more than {model}'s {info.context_length:,}-token context "
+        f"The newest prompt (with the system prompt) is ~{tokens:,} tokens, more than {model}'s {info.context_length:,}-token context "
         "window: shorten it, attach less, or pick a model with a larger window.",
         model=model,
     )
@@ -178,8 +178,7 @@ class Router:
 
             return await auto_routes(self, feats)
         routes = [await self.resolve(requested)]
-        tokens = count_tokens(messages)  # the estimate: exact counting would cost more than a send
-        error = too_long(self.config, routes[0].model, tokens) or await self.problem(routes[0], feats)
+        error = too_long(self.config, routes[0].model, feats.floor) or await self.problem(routes[0], feats)
         if error is not None:
             raise error
         for fallback in self.config.fallbacks:
@@ -187,7 +186,7 @@ class Router:
                 route = await self.resolve(fallback)
             except (ModelNotFoundError, ConfigurationError, BackendNotAvailableError):
                 continue
-            if too_long(self.config, route.model, tokens):
+            if too_long(self.config, route.model, feats.floor):
                 continue
             if all(route.model != r.model for r in routes) and not await self.problem(route, feats):
                 route.reason = f"fallback from {routes[0].model}"

@@ -2,8 +2,9 @@
 
 The choice is deterministic: the same request, config and usable models give the same route.
 Hard constraints hold for every candidate: a private (or offline) request stays on local
-backends, images need the ``vision`` capability, and the estimated input must fit the model's
-window. Rules (``[[routing.rules]]``) are tried in order; one that applies offers its preferred
+backends, images need the ``vision`` capability, and what pruning can't leave out (the system
+prompt and the newest turn) must fit the model's window; models that fit the whole conversation
+come before those that would leave older turns out. Rules (``[[routing.rules]]``) are tried in order; one that applies offers its preferred
 models, then any other usable model with the capabilities it requires. Then comes the default,
 then any usable model that fits. The first candidate answers and the next ones are its fallback
 chain; each carries its reason in ``Route.reason`` (``--explain``, the TUI status line).
@@ -23,6 +24,7 @@ from dataclasses import replace
 from ttt.core.backends.base import Backend
 from ttt.core.config import Config
 from ttt.core.config_sections import RoutingRule
+from ttt.core.context import reply_room
 from ttt.core.errors import AIError, BackendNotAvailableError, ConfigurationError, InvalidRequestError
 from ttt.core.logs import get_logger
 from ttt.core.models import ModelInfo
@@ -43,13 +45,13 @@ _usable_cache: weakref.WeakKeyDictionary[object, tuple[float, dict[str, ModelInf
 # --- the plan: pure, no I/O -----------------------------------------------------------------------
 
 
-def unfit(info: ModelInfo, feats: Features, config: Config) -> str | None:
-    """Why ``info`` can't take this request, or None."""
+def unfit(info: ModelInfo, feats: Features, config: Config, tokens: int | None = None) -> str | None:
+    """Why ``info`` can't take this request (of ``tokens``, by default the whole input), or None."""
     if feats.private and info.backend not in LOCAL_BACKENDS:
         return f"{info.name} is not local"
     if feats.images and "vision" not in info.capabilities:
         return f"{info.name} can't read images"
-    needed = feats.tokens + (config.max_tokens or config.routing.reply_tokens)
+    needed = (feats.tokens if tokens is None else tokens) + reply_room(config)
     if needed > info.context_length:
         return f"~{needed:,} tokens don't fit {info.name}'s {info.context_length:,}-token window"
     return None
@@ -98,6 +100,7 @@ def plan(
     """The candidates in order, each with the reason it was chosen."""
     chain: dict[str, str] = {}
     skipped: list[str] = []
+    pruned: dict[str, str] = {}  # models that fit only once older turns are left out
     ranked = sorted(usable.values(), key=_rank)
 
     def offer(info: ModelInfo, reason: str) -> bool:
@@ -106,6 +109,8 @@ def plan(
         if problem:
             if problem not in skipped:
                 skipped.append(problem)
+            if unfit(info, feats, config, feats.floor) is None:
+                pruned.setdefault(info.name, reason)
             return False
         chain.setdefault(info.name, reason + (f" ({'; '.join(skipped[:2])})" if skipped else ""))
         return True
@@ -129,6 +134,8 @@ def plan(
         offer(usable[default], f"auto: no rule chose a model → the default, {default}")
     for info in ranked:
         offer(info, f"auto: → {info.name}, a usable model that fits")
+    for name, reason in pruned.items():
+        chain.setdefault(name, f"{reason} (older turns left out to fit its window)")
     return list(chain.items())
 
 
@@ -149,7 +156,7 @@ def no_candidate(feats: Features, usable: Mapping[str, ModelInfo], config: Confi
         )
     biggest = max(models, key=lambda m: m.context_length)
     return InvalidRequestError(
-        f"The input (~{feats.tokens:,} tokens) fits no usable model that meets the request; the largest "
+        f"The newest prompt (~{feats.floor:,} tokens) fits no usable model that meets the request; the largest "
         f"window is {biggest.name}'s {biggest.context_length:,} tokens. Shorten it or attach less."
     )
 

@@ -199,11 +199,15 @@ class Finish:
 
 @dataclass
 class RouteInfo:
-    """The engine's first event of a turn: which model and backend answer, and why."""
+    """The engine's first event of a turn (and of each fallback): which model and backend answer,
+    why, and how much of the conversation fits that model's context window."""
 
     model: str
     backend: str
     reason: str = ""
+    context_tokens: int = 0  # estimated tokens sent
+    context_window: int | None = None  # the model's window; None when unknown
+    left_out: int = 0  # the oldest messages not sent, to fit the window
     kind: Literal["route"] = "route"
 
 

@@ -1,4 +1,5 @@
-"""The status line under the composer: model, backend, why that model, tokens, cost, speed while streaming."""
+"""The status line under the composer: model, backend, why that model, context used of the model's
+window, tokens, cost, speed while streaming."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ class Stats:
     rate: float | None = None  # tokens/s, only while a reply streams
     state: str = ""  # "streaming", "stopped", ...
     route: str = ""  # why this model answered (an alias, ``auto``'s choice, a fallback)
+    context: int | None = None  # estimated tokens the next turn sends before its prompt
+    window: int | None = None  # the answering model's context window; None when unknown
+    left_out: bool = False  # older messages don't fit the window
 
 
 class StatusLine(Static):
@@ -32,6 +36,8 @@ class StatusLine(Static):
             parts.append((stats.backend, "dim"))
         if stats.route:
             parts.append((_short(stats.route), "dim italic"))
+        if stats.context is not None:
+            parts.append(meter(stats.context, stats.window, stats.left_out))
         parts.append((f"↑{stats.input_tokens:,} ↓{stats.output_tokens:,} tokens", ""))
         if stats.cost:
             parts.append((f"${stats.cost:.4f}", ""))
@@ -45,6 +51,18 @@ class StatusLine(Static):
                 text.append("  ·  ", style="dim")
             text.append(value, style=style)
         self.update(text)
+
+
+def meter(used: int, window: int | None, left_out: bool) -> tuple[str, str]:
+    """``12k/128k ctx``: warns from 80 % of the window, or when older messages are left out."""
+    if window is None:
+        return f"{_k(used)} ctx (window unknown)", "dim"
+    full = left_out or used >= 0.8 * window
+    return f"{_k(used)}/{_k(window)} ctx", "bold yellow" if full else ""
+
+
+def _k(tokens: int) -> str:
+    return f"{tokens // 1000}k" if tokens >= 1000 else str(tokens)
 
 
 def _short(reason: str) -> str:

@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.message import Message as TextualMessage
 from textual.widget import Widget
+from textual.widgets import Static
 
 from ttt.core.session.store import StoredMessage
 from ttt.core.types import ToolResult
@@ -99,6 +100,15 @@ class Page:
         return (self.first, max(ids)) if ids else None
 
 
+class ContextMark(Static):
+    """Where the model's view of the conversation starts: the turns above it were summarised or
+    left out to fit the window (they stay here and in the store)."""
+
+    DEFAULT_CSS = """
+    ContextMark { color: $text-muted; border-top: dashed $warning; padding: 0 1; margin: 1 0; }
+    """
+
+
 class Transcript(VerticalScroll):
     """Message views plus, for an empty session, whatever placeholder the app gives it.
 
@@ -126,6 +136,7 @@ class Transcript(VerticalScroll):
         self._pages: list[Page] = []
         self._newer: list[tuple[int, int]] = []  # (first, last) of pages let go below, nearest last
         self._asked = False
+        self._mark: tuple[int, Text] | None = None  # (the prompt it goes above, what it says)
 
     @property
     def first_index(self) -> int | None:
@@ -153,6 +164,7 @@ class Transcript(VerticalScroll):
         if not messages:
             self.release_anchor()
             self.scroll_home(animate=False, immediate=True)  # deferred, it would undo a later anchor
+        await self._place_mark()
 
     async def prepend(
         self, views: Sequence[MessageView], has_older: bool, span: tuple[int, int] | None
@@ -165,6 +177,7 @@ class Transcript(VerticalScroll):
             while len(self._pages) > KEEP and (gone := self._pages[-1].stored_span()) is not None:
                 self._newer.append(gone)
                 await self.remove_children(self._pages.pop().views)
+            await self._place_mark()
         self._asked = False
 
     async def append(self, views: Sequence[MessageView], span: tuple[int, int]) -> None:
@@ -180,7 +193,23 @@ class Transcript(VerticalScroll):
                     self._pages[1].views[0], self.remove_children(self._pages.pop(0).views)
                 )
                 self.has_older = True
+            await self._place_mark()
         self._asked = False
+
+    async def mark_context(self, before: int | None, text: Text) -> None:
+        """Put the context mark above the prompt with stored id ``before`` (None: no mark); it
+        follows that prompt as pages come and go."""
+        self._mark = None if before is None else (before, text)
+        await self._place_mark()
+
+    async def _place_mark(self) -> None:
+        await self.remove_children(ContextMark)
+        if self._mark is None:
+            return
+        before, text = self._mark
+        target = next((v for v in self.query_children(UserMessage) if v.index == before), None)
+        if target is not None:
+            await self.mount(ContextMark(text), before=target)
 
     async def _keeping_place(self, landmark: Widget, change: Awaitable[object]) -> None:
         """Do ``change`` above ``landmark`` and scroll by as much as it moved, once laid out."""

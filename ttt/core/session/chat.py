@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ttt.core.api import AsyncTextStream, TextStream, build_messages, current_engine, get_config
 from ttt.core.errors import AIError
 from ttt.core.loop import run_sync
+from ttt.core.session.compact import compact_cut, with_summary
 from ttt.core.types import (
     AIResponse,
     Done,
@@ -32,6 +33,7 @@ from ttt.core.types import (
 )
 
 if TYPE_CHECKING:
+    from ttt.core.context import ContextFit
     from ttt.core.session.serialize import SessionRecord
 
 
@@ -58,6 +60,8 @@ class ChatSession:
         self.messages: list[Message] = list(messages)
         self.last_response: AIResponse | None = None
         self.dropped = 0  # messages left out of the last request to fit the context window
+        self.summary = ""  # what ``compact`` made of the first ``summarised`` messages
+        self.summarised = 0
 
     # --- turns --------------------------------------------------------------------------------
 
@@ -73,9 +77,9 @@ class ChatSession:
             return
         from ttt.core.engine import TurnOptions  # here: opening a session must not load the engine
 
-        history = build_messages(None, self.system, self.messages)
-        request = self._fit([*history, user])
+        request = [*self.context(), user]
         self.messages.append(user)
+        self.dropped = 0
         options = TurnOptions(
             model=turn.get("model", self.model),
             temperature=turn.get("temperature", self.temperature),
@@ -93,6 +97,8 @@ class ChatSession:
                         saving, pending = None, saving
                         await pending  # the prompt is stored before any of the reply
                     self._on_event(event)
+                    if isinstance(event, RouteInfo):
+                        self.dropped = event.left_out
                     replied = replied or isinstance(event, TextDelta | ThinkingDelta | ToolCallReady)
                     if isinstance(event, ErrorEvent) and not replied:
                         self.messages.remove(user)  # nothing came back: asking again must not repeat it
@@ -107,16 +113,35 @@ class ChatSession:
             finally:
                 self._on_end()
 
-    def _fit(self, messages: list[Message]) -> list[Message]:
-        """Prune to the model's context window, keeping the system prompt and newest turns."""
-        from ttt.core.models import model_registry
-        from ttt.core.session.tokens import prune
+    def context(self) -> list[Message]:
+        """What the next turn sends before its prompt (the engine then prunes it to the model's
+        window): the system prompt, the summary of compacted turns, and the messages after them."""
+        summary, start = (self.summary, self.summarised) if self.summarised <= len(self.messages) else ("", 0)
+        return build_messages(None, with_summary(self.system, summary), self.messages[start:])
 
-        info = model_registry.get(self.model or "")
-        if info is None:
-            return messages
-        kept, self.dropped = prune(messages, info.context_length, reserve=self.max_tokens or 1024)
-        return kept
+    def context_fit(self, model: str) -> ContextFit:
+        """How the next turn's context fits ``model`` (a routed name, e.g. ``RouteInfo.model``)."""
+        from ttt.core.context import fit
+
+        return fit(get_config(), model, self.context(), self.max_tokens)
+
+    async def compact_async(self, keep_turns: int = 1) -> str:
+        """Summarise all but the newest ``keep_turns`` turns with this session's model; the next
+        turns send the summary instead of them (they stay in ``messages``). Returns the summary.
+        On any error nothing changes."""
+        from ttt.core.session.compact import summarise
+
+        cut = compact_cut(self.messages, self.summarised, keep_turns)
+        earlier = build_messages(
+            None, with_summary(self.system, self.summary), self.messages[self.summarised : cut]
+        )
+        summary = await summarise(earlier, self.model)
+        self._save_summary(summary, cut)
+        self.summary, self.summarised = summary, cut
+        return summary
+
+    def compact(self, keep_turns: int = 1) -> str:
+        return run_sync(self.compact_async(keep_turns))
 
     async def ask_async(self, prompt: str, **turn: Any) -> AIResponse:
         return await response_of(self.events(prompt, **turn))
@@ -142,11 +167,15 @@ class ChatSession:
     def _on_end(self) -> None:
         """Called when a turn ends, however it ends (done, error, cancelled)."""
 
+    def _save_summary(self, summary: str, cut: int) -> None:
+        """Keep a new summary of ``messages[:cut]``; raising leaves the session as it was."""
+
     # --- history --------------------------------------------------------------------------------
 
     def clear(self) -> None:
         self.messages.clear()
         self.last_response = None
+        self.summary, self.summarised = "", 0
 
     def fork(self, at_message: int) -> ChatSession:
         """A new in-memory session with the history up to and including message ``at_message``."""

@@ -62,6 +62,7 @@ class PersistentChatSession(ChatSession):
         super().__init__(**{**known, **options, "messages": context(history)})
         self._store = store
         self._record = record
+        self._apply_summary(history)
         self._title = title
         self._lock = threading.RLock()  # the prompt is written from a worker thread
         self._leaf: int | None = history[-1].id if history else None  # ROOT: the next prompt starts a branch
@@ -142,6 +143,26 @@ class PersistentChatSession(ChatSession):
                     f"another ttt added to session {record.id} at the same time; "
                     "this exchange is kept as a separate branch beside it"
                 )
+
+    def _apply_summary(self, history: list[StoredMessage]) -> None:
+        """Use the stored summary when the branch holds the message it ends at."""
+        saved = self._record.params.get(SUMMARY_KEY) if self._record is not None else None
+        ids = [m.id for m in in_context(history)]
+        if isinstance(saved, dict) and saved.get("upto") in ids:
+            self.summary, self.summarised = str(saved.get("text", "")), ids.index(saved["upto"]) + 1
+
+    async def compact_async(self, keep_turns: int = 1) -> str:
+        """As ``ChatSession.compact_async``, over the branch as stored (what reopening gives)."""
+        if self._record is not None:
+            self.messages = context(self.store.history(self.id, self._leaf))
+        return await super().compact_async(keep_turns)
+
+    def _save_summary(self, summary: str, cut: int) -> None:
+        """The summary goes in the session's params, with the stored id of the last message it covers."""
+        stored = in_context(self.store.history(self.id, self._leaf))
+        params = {**self.record.params, SUMMARY_KEY: {"text": summary, "upto": stored[cut - 1].id}}
+        self.store.set_params(self.id, params)
+        self.record.params = params
 
     def _keep(self, write: Callable[..., None], *args: Any) -> None:
         """Run one write to the store; after the first failure, none (the reply goes on)."""
@@ -272,7 +293,10 @@ class PersistentChatSession(ChatSession):
         """Continue after message ``leaf`` (None: from the start, a new root branch)."""
         with self._lock:
             self._leaf = leaf or ROOT
-            self.messages = context(self.store.history(self.id, leaf)) if leaf else []
+            history = self.store.history(self.id, leaf) if leaf else []
+            self.messages = context(history)
+            self.summary, self.summarised = "", 0
+            self._apply_summary(history)  # a summary counts only on the branch that holds what it covers
 
     def clear(self) -> None:
         """Start afresh in a new stored session (created with the next prompt); the old one stays."""
@@ -321,9 +345,14 @@ class _Streaming:
 
 
 def context(stored: list[StoredMessage]) -> list[Message]:
-    """What the model sees of a stored branch. A turn that failed before anything came back (an
-    empty error reply) stays in the store and on screen, marked failed, but it and its prompt are
-    left out here: asking again must not send the prompt twice."""
+    """What the model sees of a stored branch (before a summary and pruning apply)."""
+    return [m.to_message() for m in in_context(stored)]
+
+
+def in_context(stored: list[StoredMessage]) -> list[StoredMessage]:
+    """The stored messages of a branch the model sees. A turn that failed before anything came
+    back (an empty error reply) stays in the store and on screen, marked failed, but it and its
+    prompt are left out here: asking again must not send the prompt twice."""
     kept: list[StoredMessage] = []
     for message in stored:
         if message.status == "error" and not message.text:
@@ -331,10 +360,11 @@ def context(stored: list[StoredMessage]) -> list[Message]:
                 kept.pop()
         elif message.role != "system":
             kept.append(message)
-    return [m.to_message() for m in kept]
+    return kept
 
 
 log = get_logger("session")
+SUMMARY_KEY = "summary"  # in a session's params: {"text": ..., "upto": id of the last message covered}
 
 
 def _default_store() -> Store:

@@ -1,14 +1,9 @@
-"""Token estimates and pruning to a context window."""
+"""The one token estimate and pruning to a context window."""
 
 from __future__ import annotations
 
-import sys
-import types
-
-import pytest
-
-from ttt.core.session import tokens
-from ttt.core.session.tokens import count_tokens, message_tokens, prune
+from ttt.core import tokens
+from ttt.core.tokens import count_tokens, floor_tokens, message_tokens, prune
 from ttt.core.types import ImagePart, Message, ThinkingPart, ToolCall, ToolResult
 
 
@@ -22,22 +17,6 @@ def test_estimate_is_about_four_chars_per_token() -> None:
     call = Message("assistant", [ToolCall("1", "read", {"path": "abc"})])
     assert message_tokens(call) > tokens.MESSAGE_OVERHEAD
     assert count_tokens([Message.user("x" * 40)] * 3) == 3 * (10 + tokens.MESSAGE_OVERHEAD)
-
-
-def test_litellm_only_when_already_imported_and_model_known(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delitem(sys.modules, "litellm", raising=False)
-    assert count_tokens([Message.user("hello")], "gpt-4o") == 2 + tokens.MESSAGE_OVERHEAD
-    assert "litellm" not in sys.modules  # counting never imports it
-    fake = types.SimpleNamespace(model_cost={"gpt-4o": {}}, token_counter=lambda model, messages: 42)
-    monkeypatch.setitem(sys.modules, "litellm", fake)
-    assert count_tokens([Message.user("hello")], "gpt-4o") == 42
-    assert count_tokens([Message.user("hello")], "ollama/unknown") == 2 + tokens.MESSAGE_OVERHEAD
-
-    def broken(model: str, messages: list) -> int:
-        raise RuntimeError("tokenizer download failed")
-
-    fake.token_counter = broken
-    assert count_tokens([Message.user("hello")], "gpt-4o") == 2 + tokens.MESSAGE_OVERHEAD
 
 
 def conversation() -> list[Message]:
@@ -61,16 +40,16 @@ def test_prune_nothing_when_it_fits() -> None:
 
 def test_prune_drops_oldest_turns_keeps_system_and_tool_pairs() -> None:
     messages = conversation()
-    kept, dropped = prune(messages, context_length=count_tokens(messages) - 50)
+    kept, dropped = prune(messages, count_tokens(messages) - 50)
     assert dropped == 2 and kept == [messages[0], *messages[3:]]
-    kept, dropped = prune(messages, context_length=100)
+    kept, dropped = prune(messages, 100)
     assert dropped == 6 and kept == [messages[0], messages[-1]]
 
 
 def test_prune_never_splits_a_tool_call_from_its_result() -> None:
     messages = conversation()
     for budget in range(0, count_tokens(messages) + 10, 7):
-        kept, dropped = prune(messages, budget, reserve=5)
+        kept, dropped = prune(messages, budget)
         assert kept[0].role == "system" and kept[-1] == messages[-1]
         assert len(kept) + dropped == len(messages)
         calls = {c.id for m in kept for c in m.tool_calls}
@@ -81,5 +60,22 @@ def test_prune_never_splits_a_tool_call_from_its_result() -> None:
 
 def test_prune_keeps_newest_turn_even_if_too_long() -> None:
     messages = [Message.system("s"), Message.user("old"), Message.user("x" * 10_000)]
-    kept, dropped = prune(messages, context_length=50, reserve=10)
+    kept, dropped = prune(messages, 40)
     assert kept == [messages[0], messages[2]] and dropped == 1
+
+
+def test_floor_is_what_pruning_cannot_save() -> None:
+    messages = conversation()
+    assert floor_tokens(messages) == count_tokens([messages[0], messages[-1]])
+    kept, _ = prune(messages, 0)
+    assert count_tokens(kept) == floor_tokens(messages)
+    assert floor_tokens([]) == 0
+
+
+def test_routing_sizes_a_request_with_the_same_estimate() -> None:
+    from ttt.core.config import Config
+    from ttt.core.routing import features
+
+    messages = conversation()
+    feats = features(messages, Config())
+    assert (feats.tokens, feats.floor) == (count_tokens(messages), floor_tokens(messages))

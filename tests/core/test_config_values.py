@@ -98,3 +98,11 @@ def test_the_cli_exits_2_for_a_config_folder() -> None:
     Path("ttt.toml").mkdir()
     result = ttt("-p", "hi", "-m", "ollama/llama3.2", timeout=60)
     assert result.returncode == 2 and "ttt.toml: is not a regular file" in result.stderr
+
+
+def test_a_retired_setting_still_loads_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    Path("ttt.toml").write_text("[routing]\nchars_per_token = 3.5\nreply_tokens = 2048\n")
+    with caplog.at_level("WARNING", logger="ttt"):
+        config = load_config()
+    assert config.routing.reply_tokens == 2048
+    assert "routing.chars_per_token is no longer used" in caplog.text

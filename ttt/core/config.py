@@ -272,12 +272,24 @@ def _convert(value: Any, tp: Any, key_path: list[str], source: _Source) -> Any:
     return value
 
 
+# Settings that once existed: a file that still sets one loads, with a warning in the log.
+RETIRED = {"routing.chars_per_token": "ttt now estimates tokens one way everywhere"}
+
+
 def _merge(target: Any, data: dict[str, Any], prefix: list[str], source: _Source) -> Any:
     """Return a copy of the dataclass ``target`` with ``data`` applied (tables merge key by key)."""
     hints = get_type_hints(type(target), include_extras=True)
     changes: dict[str, Any] = {}
     for key, value in data.items():
         key_path = [*prefix, key]
+        if ".".join(key_path) in RETIRED:
+            from ttt.core.logs import get_logger
+
+            reason = RETIRED[".".join(key_path)]
+            get_logger("config").warning(
+                "%s: %s is no longer used (%s)", source.name, ".".join(key_path), reason
+            )
+            continue
         if key not in hints:
             known = ", ".join(sorted(hints))
             raise source.error(key_path, f"is not a known setting (known here: {known})")

@@ -501,11 +501,14 @@ class Controller:
     async def offline_state(self, route: Route | None) -> str:
         """The bundled offline model's state in a phrase. It is tried (once per machine and
         install) only when it is what answers; otherwise what is already known is said."""
-        from ttt.core.backends import llama_probe
+        from ttt.core.backends import llama_probe, llama_server
 
         settings = api.get_config().llamacpp
         if settings.base_url:
             return f"attached to {settings.base_url}."
+        problem = llama_server.installation_problem(settings)
+        if problem is not None:
+            return f"not usable: {problem.message.split('. ')[0].rstrip('.')}."
         if route is not None and route.backend == "llamacpp":
             verdict: llama_probe.Verdict | None = await asyncio.to_thread(llama_probe.check, settings)
         else:

@@ -127,6 +127,10 @@ async def test_welcome_explains_how_to_connect_when_nothing_answers() -> None:
         await settle(app)
         welcome = app.query_one(Welcome)
         assert welcome.problem and "No model is available" in welcome.problem
+        assert (
+            welcome.offline
+            == "not usable: llamacpp.binary: '/nonexistent/llama-server' was not found or is not executable."
+        )
         await pilot.press(*"hello", "enter")
         await settle(app)
         assert app.composer.text == "hello"

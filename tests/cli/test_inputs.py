@@ -173,3 +173,46 @@ def test_flag_values_are_checked_like_config_values(
     assert result.returncode == 2
     assert result.stderr.endswith(f"{problem}\n")
     assert ollama.requests == []
+
+
+def run_bytes(*args: str | bytes, env: dict[str, str] | None = None) -> Run:
+    """``ttt`` with arguments that may be raw bytes, as a shell passes them."""
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "ttt", *args],
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+    )
+    out, err = (result.stdout.decode("utf-8", "replace"), result.stderr.decode("utf-8", "replace"))
+    return Run(result.returncode, out, err, time.monotonic() - started, 0.0)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("-p", b"caf\xe9"),
+        (b"bare caf\xe9",),
+        ("-p", "x", "-s", b"sys\xff"),
+    ],
+    ids=["-p", "words", "-s"],
+)
+def test_invalid_utf8_in_arguments_is_replaced(args: tuple[str | bytes, ...], ollama: OllamaServer) -> None:
+    result = run_bytes(*args, "-m", "ollama/llama3.2")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    sent = json.dumps(ollama.chat_requests[-1].body["messages"])
+    assert "\\ufffd" in sent and "\\udc" not in sent
+
+
+def test_invalid_utf8_in_subcommand_arguments(ollama: OllamaServer) -> None:
+    assert run_ttt("-p", "hello", "-m", "ollama/llama3.2").returncode == 0
+    session = json.loads(run_ttt("sessions", "list", "--json").stdout)[0]["id"]
+    for args in (
+        ("sessions", "search", b"q\xff"),
+        ("sessions", "rename", session, b"t\xff"),
+        ("config", "set", "model", b"m\xff"),
+    ):
+        result = run_bytes(*args)
+        assert "Traceback" not in result.stderr, (args, result.stderr)
+        assert "\\udc" not in result.stdout + result.stderr

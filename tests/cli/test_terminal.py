@@ -121,3 +121,20 @@ def test_ctrl_c_on_a_terminal_shows_the_partial_reply_once(ollama: OllamaServer)
     lines = screen.splitlines()
     assert lines[-1] == "ttt: interrupted"
     assert len(lines) == 2 and lines[0].startswith("partial partial partial"), screen
+
+
+def test_a_one_megabyte_reply_on_a_terminal_takes_seconds_not_minutes(ollama: OllamaServer) -> None:
+    """Live Markdown re-renders the whole reply on each refresh: its pace must follow the cost of
+    a render, or a long reply makes the printer quadratic (a 1 MB reply ran for over half an hour)."""
+    from tests.escapes import ttt_on_pty
+
+    ollama.script.push(Reply(chunks=[f"word{i:04d} " * 5 for i in range(20_000)]))  # ~1 MB
+    started = time.monotonic()
+    terminal = ttt_on_pty("-p", "long", "-m", "ollama/llama3.2", "-n", env={"OLLAMA_HOST": ollama.url})
+    try:
+        terminal.read(timeout=90)
+    finally:
+        code = terminal.close()
+    assert code == 0, terminal.output[-500:]
+    assert b"word19999" in terminal.output
+    assert time.monotonic() - started < 40

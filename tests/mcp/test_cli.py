@@ -85,3 +85,32 @@ def test_config_list_hides_literal_secrets_of_servers() -> None:
     assert (
         "literal-token-123" not in shown.stdout and "[REDACTED]" in shown.stdout and "${REF}" in shown.stdout
     )
+
+
+def test_config_get_of_a_table_hides_literal_secrets_too() -> None:
+    write_config(
+        Path.cwd(),
+        web={"url": "http://127.0.0.1:9/mcp", "headers": {"Authorization": "Bearer literal-token-123"}},
+    )
+    for key in ("mcp", "mcp.servers", "mcp.servers.web", "mcp.servers.web.headers"):
+        shown = run_cli("config", "get", key)
+        assert shown.returncode == 0, shown.stderr
+        assert "literal-token-123" not in shown.stdout and "[REDACTED]" in shown.stdout, key
+    asked = run_cli("config", "get", "mcp.servers.web.headers.Authorization")  # one value, by name
+    assert asked.stdout.strip() == "Bearer literal-token-123"
+
+
+def test_import_and_server_logs_are_private(tmp_path: Path, isolated: Path) -> None:
+    """Imported env values are secrets, and a server's stderr log may print them."""
+    source = tmp_path / "claude.json"
+    source.write_text(
+        json.dumps(
+            {"mcpServers": {"noisy": {"command": "sh", "args": ["-c", "echo $T >&2"], "env": {"T": "x"}}}}
+        )
+    )
+    assert run_cli("mcp", "import", str(source)).returncode == 0
+    config = isolated / "config"
+    assert (config.stat().st_mode & 0o777) == 0o700
+    run_cli("mcp", "list")
+    log = isolated / "logs" / "mcp-noisy.log"
+    assert log.exists() and (log.stat().st_mode & 0o777) == 0o600

@@ -224,3 +224,36 @@ def test_no_orphan_when_ttt_is_killed(tmp_path: Path) -> None:
     )
     pid = orphan_of_killed_parent(code, env={**os.environ, "TTT_HOME": str(tmp_path)})
     assert wait_gone(pid), "the MCP server outlived the ttt process that started it"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux-only")
+def test_no_orphan_of_a_server_child_when_ttt_is_killed(tmp_path: Path) -> None:
+    """SIGKILL gives ttt no chance to clear the server's process group: what the server started
+    must die with it all the same."""
+    code = (
+        "import asyncio\n"
+        "from tests.mcp.conftest import ours, pool_of\n"
+        "from tests.mcp.test_client import run\n"
+        "async def main():\n"
+        "    pool = pool_of(t=ours())\n"
+        "    child = (await run(pool, 'mcp:t', 'mcp__t__spawn_child')).content\n"
+        "    print(pool.server('t').pid, child, flush=True)\n"
+        "    await asyncio.sleep(60)\n"
+        "asyncio.run(main())\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, "TTT_HOME": str(tmp_path)},
+    )
+    try:
+        assert parent.stdout is not None
+        pid, child = (int(word) for word in parent.stdout.readline().split())
+        assert alive(pid) and alive(child)
+    finally:
+        parent.kill()
+        parent.wait()
+    assert wait_gone(pid), "the MCP server outlived the ttt process that started it"
+    assert wait_gone(child, 10), "a child of the MCP server outlived the ttt process"

@@ -15,6 +15,8 @@ import ttt
 from ttt.core.config_ranges import AtLeastOne, Temperature
 
 SUBCOMMANDS = ("models", "status", "config", "tools", "sessions", "stats", "mcp")
+# Arguments that name files: their undecodable bytes must survive to reach the file.
+PATH_ARGUMENTS = frozenset({"attach", "file", "output"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,11 +98,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in SUBCOMMANDS:
-            args = build_subparsers().parse_args(argv)
+            args = _decoded(build_subparsers().parse_args(argv))
             _setup_logging(debug=False, stderr=False)
             return int(args.handler(args) or 0)
         parser = build_parser()
-        args = parser.parse_intermixed_args(argv)
+        args = _decoded(parser.parse_intermixed_args(argv))
         if args.words:
             if args.prompt is not None:
                 parser.error("give the prompt once: as words or with -p")
@@ -118,6 +120,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             print_error(exc)
             return exc.exit_code
         raise
+
+
+def _decoded(args: argparse.Namespace) -> argparse.Namespace:
+    """``args`` with bytes that were not UTF-8 (kept by Python as lone surrogates) shown as U+FFFD,
+    as stdin is read: such text can't be stored, sent or printed. File names keep their bytes."""
+    for name, value in vars(args).items():
+        if name in PATH_ARGUMENTS:
+            continue
+        if isinstance(value, str):
+            setattr(args, name, _text(value))
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            setattr(args, name, [_text(item) for item in value])
+    return args
+
+
+def _text(value: str) -> str:
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def run() -> NoReturn:

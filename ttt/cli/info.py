@@ -112,12 +112,17 @@ def cmd_config_list(args: argparse.Namespace) -> int:
     from ttt.core.api import get_config
     from ttt.core.config import to_dict
 
-    data = to_dict(get_config())
-    for server in data["mcp"]["servers"].values():  # values there may be tokens; references stay
+    print(tomli_w.dumps(_without_none(_hidden(to_dict(get_config())))), end="")
+    return 0
+
+
+def _hidden(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (the config as a dict) with the literal env and header values of MCP servers
+    hidden: they may be tokens. ``${VAR}`` references stay."""
+    for server in data["mcp"]["servers"].values():
         for table in ("env", "headers"):
             server[table] = {k: v if "${" in v else "[REDACTED]" for k, v in server[table].items()}
-    print(tomli_w.dumps(_without_none(data)), end="")
-    return 0
+    return data
 
 
 def _without_none(value: Any) -> Any:
@@ -128,9 +133,13 @@ def _without_none(value: Any) -> Any:
 
 def cmd_config_get(args: argparse.Namespace) -> int:
     from ttt.core.api import get_config
-    from ttt.core.config import get_value
+    from ttt.core.config import get_value, to_dict
 
     value = get_value(get_config(), args.key)
+    if isinstance(value, dict):  # a whole table is shown as `config list` shows it; one value as set
+        value = _hidden(to_dict(get_config()))
+        for part in args.key.split("."):
+            value = value[part]
     print(json_safe(json.dumps(value)) if not isinstance(value, str) else shown(value))
     return 0
 

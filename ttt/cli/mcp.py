@@ -128,7 +128,7 @@ def cmd_tools(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     import tomlkit
 
-    from ttt.core.config import Config, apply, paths
+    from ttt.core.config import Config, apply, paths, private_dir
     from ttt.core.tools.mcp.servers import import_servers
 
     source = Path(args.file).expanduser()
@@ -150,7 +150,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         servers[name] = table
         added.append(name)
     apply(Config(), document.unwrap(), str(target))  # validate before writing anything
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)
     tmp = target.with_suffix(".toml.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # env and headers may hold secrets
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

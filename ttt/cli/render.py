@@ -70,10 +70,14 @@ def quiet_control_keys(out: IO[str]) -> Callable[[], None]:
 class MarkdownPrinter:
     """Live Markdown: redrawn at most ~12 times a second, then printed once in full at the end.
 
+    Each redraw renders the whole reply, so a long one waits ``PACE`` times as long as its last
+    redraw took before the next: redrawing stays a small share of the time, not quadratic.
+
     ``pause`` ends the live part where it is (a tool-approval question goes below it); text
     after it starts a new one."""
 
     REFRESH = 1 / 12
+    PACE = 4
 
     def __init__(self) -> None:
         from rich.console import Console
@@ -83,7 +87,7 @@ class MarkdownPrinter:
         self.live: Any = None
         self.filter = TerminalFilter()
         self._restore: Callable[[], None] = lambda: None
-        self._last = 0.0
+        self._next = 0.0
 
     def _markdown(self) -> Any:
         from rich.markdown import Markdown
@@ -101,9 +105,10 @@ class MarkdownPrinter:
             self._restore = quiet_control_keys(sys.stdout)
             self.live.start()
         now = time.monotonic()
-        if now - self._last >= self.REFRESH:
-            self._last = now
+        if now >= self._next:
             self.live.update(self._markdown(), refresh=True)
+            done = time.monotonic()
+            self._next = done + max(self.REFRESH, self.PACE * (done - now))
 
     def pause(self) -> None:
         try:

@@ -27,7 +27,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types.jsonrpc import CONNECTION_CLOSED, REQUEST_TIMEOUT
 
-from ttt.core.config import paths
+from ttt.core.config import paths, private_dir, private_opener
 from ttt.core.config_sections import McpServerConfig
 from ttt.core.errors import ToolExecutionError
 from ttt.core.tools.mcp import launch
@@ -196,8 +196,11 @@ class McpServer:
             )
             return streamable_http_client(config.url, http_client=http)
         env = expand(config.env, f"{where}.env")
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        errlog: TextIO = stack.enter_context(self.log_path.open("w", encoding="utf-8", errors="replace"))
+        private_dir(self.log_path.parent)
+        errlog: TextIO = stack.enter_context(  # the stack closes it; 0600: a server may print its env
+            open(self.log_path, "w", encoding="utf-8", errors="replace", opener=private_opener)  # noqa: SIM115
+        )
+        os.fchmod(errlog.fileno(), 0o600)  # a log an older ttt made readable to all
         self._pid = None
         params = StdioServerParameters(
             command=sys.executable,

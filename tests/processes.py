@@ -33,17 +33,17 @@ def wait_gone(pid: int, seconds: float = 20.0) -> bool:
     return False
 
 
-def orphan_of_killed_parent(code: str, env: dict[str, str] | None = None) -> int:
-    """Run ``code`` in a Python process that prints the pid of a child it started, SIGKILL that
-    process, and return the child's pid (which should then go away by itself)."""
+def orphans_of_killed_parent(code: str, env: dict[str, str] | None = None) -> list[int]:
+    """Run ``code`` in a Python process that prints, on one line, the pids of processes it
+    started, SIGKILL that process, and return those pids (which should then go away by themselves)."""
     parent = subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=REPO, env=env
     )
     try:
         assert parent.stdout is not None
-        pid = int(parent.stdout.readline())
-        assert alive(pid)
+        pids = [int(word) for word in parent.stdout.readline().split()]
+        assert pids and all(map(alive, pids))
     finally:
         parent.kill()
         parent.wait()
-    return pid
+    return pids

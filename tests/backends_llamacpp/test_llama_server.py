@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.backends_llamacpp.fakes import config_for, fake_model, fake_server, write_script
-from tests.processes import orphan_of_killed_parent, wait_gone
+from tests.processes import orphans_of_killed_parent, wait_gone
 from ttt.core.backends.llama_server import INSTALL_MODEL, INSTALL_RUNTIME, LlamaServer, free_port
 from ttt.core.config import LlamaCppConfig
 from ttt.core.errors import BackendNotAvailableError, ConfigurationError
@@ -155,7 +155,7 @@ def test_no_orphan_when_ttt_is_killed(tmp_path: Path) -> None:
         f"s = LlamaServer(LlamaCppConfig(binary={str(binary)!r}, model_path={str(model)!r}))\n"
         "s.start(); print(s.pid, flush=True); time.sleep(60)\n"
     )
-    pid = orphan_of_killed_parent(code)
+    (pid,) = orphans_of_killed_parent(code)
     assert wait_gone(pid), "llama-server outlived the ttt process that started it"
     os.kill(int(binary.with_suffix(".child").read_text()), signal.SIGKILL)
 

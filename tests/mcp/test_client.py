@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.mcp.conftest import ours, pool_of
-from tests.processes import alive, orphan_of_killed_parent, wait_gone
+from tests.processes import alive, orphans_of_killed_parent, wait_gone
 from ttt.core.errors import ConfigurationError
 from ttt.core.tools.executor import MAX_RESULT_CHARS, ToolExecutor
 from ttt.core.tools.mcp.servers import listeners
@@ -222,7 +222,7 @@ def test_no_orphan_when_ttt_is_killed(tmp_path: Path) -> None:
         "    await asyncio.sleep(60)\n"
         "asyncio.run(main())\n"
     )
-    pid = orphan_of_killed_parent(code, env={**os.environ, "TTT_HOME": str(tmp_path)})
+    (pid,) = orphans_of_killed_parent(code, env={**os.environ, "TTT_HOME": str(tmp_path)})
     assert wait_gone(pid), "the MCP server outlived the ttt process that started it"
 
 
@@ -241,19 +241,6 @@ def test_no_orphan_of_a_server_child_when_ttt_is_killed(tmp_path: Path) -> None:
         "    await asyncio.sleep(60)\n"
         "asyncio.run(main())\n"
     )
-    parent = subprocess.Popen(
-        [sys.executable, "-c", code],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
-        env={**os.environ, "TTT_HOME": str(tmp_path)},
-    )
-    try:
-        assert parent.stdout is not None
-        pid, child = (int(word) for word in parent.stdout.readline().split())
-        assert alive(pid) and alive(child)
-    finally:
-        parent.kill()
-        parent.wait()
+    pid, child = orphans_of_killed_parent(code, env={**os.environ, "TTT_HOME": str(tmp_path)})
     assert wait_gone(pid), "the MCP server outlived the ttt process that started it"
     assert wait_gone(child, 10), "a child of the MCP server outlived the ttt process"

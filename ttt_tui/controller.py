@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ttt.core import api
-from ttt.core.errors import AIError
+from ttt.core.errors import AIError, StoreError
 from ttt.core.sanitize import terminal_safe
 from ttt.core.session import branches
 from ttt.core.session.branches import BranchPoint
 from ttt.core.session.chat import ChatSession
 from ttt.core.session.persistent import PersistentChatSession, in_context
-from ttt.core.session.store import SessionRecord, Store, StoredMessage, StoreError
+from ttt.core.session.store import SessionRecord, Store, StoredMessage
 from ttt.core.types import ImagePart, StreamEvent
 from ttt_tui.screen_text import SafeStream, screen_safe
 

@@ -10,12 +10,12 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ttt.core.errors import AIError
+from ttt.core.errors import AIError, StoreError
 from ttt.core.logs import get_logger
 from ttt.core.loop import run_sync
 from ttt.core.session import branches as branching
 from ttt.core.session.chat import ChatSession, record_options, response_of
-from ttt.core.session.database import ROOT, StoreError
+from ttt.core.session.database import ROOT
 from ttt.core.types import (
     AIResponse,
     Done,

@@ -17,7 +17,8 @@ import sqlite3
 import time
 from typing import TYPE_CHECKING, Any
 
-from ttt.core.session.database import ROOT, STREAMING, Database, SessionNotFoundError, StoreError
+from ttt.core.errors import SessionNotFoundError, StoreError
+from ttt.core.session.database import ROOT, STREAMING, Database
 from ttt.core.session.replies import StreamingReply, fold_ended, streamed_parts, write_chunks
 from ttt.core.session.serialize import ROLES, STATUSES, SessionRecord, Status, StoredMessage
 from ttt.core.session.serialize import part_from_dict as _part

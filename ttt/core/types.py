@@ -292,13 +292,37 @@ class AIResponse:
         }
 
 
-def reply_parts(text: list[str], thinking: list[str], calls: list[ToolCall]) -> list[Part]:
-    """An assistant message's parts from what streamed: thinking, text (kept even when empty
-    unless the reply is only tool calls), then the calls."""
-    parts: list[Part] = [ThinkingPart("".join(thinking))] if thinking else []
-    if text or not calls:
-        parts.append(TextPart("".join(text)))
-    return [*parts, *calls]
+@dataclass
+class Reply:
+    """One assistant reply folded from its stream events: the one place that turns deltas, calls,
+    usage and the finish reason into a message, so every consumer of a stream agrees on it."""
+
+    text: list[str] = field(default_factory=list)
+    thinking: list[str] = field(default_factory=list)
+    calls: list[ToolCall] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    finish: str = "stop"
+
+    def add(self, event: StreamEvent) -> None:
+        """Fold one event in; events that don't shape the message are ignored."""
+        if isinstance(event, TextDelta):
+            self.text.append(event.text)
+        elif isinstance(event, ThinkingDelta):
+            self.thinking.append(event.text)
+        elif isinstance(event, ToolCallReady):
+            self.calls.append(event.call)
+        elif isinstance(event, Usage):
+            self.usage = self.usage + event
+        elif isinstance(event, Finish):
+            self.finish = event.reason
+
+    def parts(self) -> list[Part]:
+        """The message's parts: thinking, text (kept even when empty unless the reply is only tool
+        calls), then the calls."""
+        parts: list[Part] = [ThinkingPart("".join(self.thinking))] if self.thinking else []
+        if self.text or not self.calls:
+            parts.append(TextPart("".join(self.text)))
+        return [*parts, *self.calls]
 
 
 def parse_arguments(raw: str | dict[str, Any] | None) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ttt.core.errors import AIError, StoreError
@@ -21,16 +22,14 @@ from ttt.core.types import (
     Done,
     ErrorEvent,
     Message,
-    Part,
+    Reply,
     RouteInfo,
     StreamEvent,
     TextDelta,
     ThinkingDelta,
-    ToolCall,
     ToolCallReady,
     ToolResult,
     ToolResultEvent,
-    reply_parts,
 )
 
 if TYPE_CHECKING:
@@ -187,11 +186,11 @@ class PersistentChatSession(ChatSession):
             self._model = event.model
         elif isinstance(event, TextDelta | ThinkingDelta):
             reply = self._open_reply()
-            reply.add(event)
+            reply.fold.add(event)
             self.store.append_reply(reply.id, event.text, thinking=isinstance(event, ThinkingDelta))
         elif isinstance(event, ToolCallReady):
             reply = self._open_reply()
-            reply.calls.append(event.call)
+            reply.fold.add(event)
             self.store.add_reply_part(reply.id, event.call)
         elif isinstance(event, ToolResultEvent):
             self._close_reply("complete")
@@ -236,7 +235,13 @@ class PersistentChatSession(ChatSession):
         if reply is None:
             return
         self.store.finish_reply(
-            reply.id, reply.parts(), status, error, input_tokens=tokens[0], output_tokens=tokens[1], cost=cost
+            reply.id,
+            reply.fold.parts(),
+            status,
+            error,
+            input_tokens=tokens[0],
+            output_tokens=tokens[1],
+            cost=cost,
         )
         self._leaf = reply.id
 
@@ -328,20 +333,12 @@ class PersistentChatSession(ChatSession):
                     self._failed(error)
 
 
+@dataclass
 class _Streaming:
-    """The reply being written: its id and the parts gathered so far."""
+    """The reply being written: its stored id and the events folded so far."""
 
-    def __init__(self, message_id: int) -> None:
-        self.id = message_id
-        self.text: list[str] = []
-        self.thinking: list[str] = []
-        self.calls: list[ToolCall] = []
-
-    def add(self, event: TextDelta | ThinkingDelta) -> None:
-        (self.thinking if isinstance(event, ThinkingDelta) else self.text).append(event.text)
-
-    def parts(self) -> list[Part]:
-        return reply_parts(self.text, self.thinking, self.calls)
+    id: int
+    fold: Reply = field(default_factory=Reply)
 
 
 def context(stored: list[StoredMessage]) -> list[Message]:

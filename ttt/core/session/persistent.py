@@ -17,6 +17,7 @@ from ttt.core.loop import run_sync
 from ttt.core.session import branches as branching
 from ttt.core.session.chat import ChatSession, record_options, response_of
 from ttt.core.session.database import ROOT
+from ttt.core.text import title_from
 from ttt.core.types import (
     AIResponse,
     Done,
@@ -127,10 +128,10 @@ class PersistentChatSession(ChatSession):
     def _write_prompt(self, message: Message) -> None:
         with self._lock:
             if self._record is None:
-                self._title = self._title or _title_from(message.text)
+                self._title = self._title or title_from(message.text)
             record = self.record
             if not record.title:
-                record.title = _title_from(message.text)
+                record.title = title_from(message.text)
                 self.store.rename(record.id, record.title)
             if self.model and self.model != record.model:
                 record.model = self.model
@@ -372,8 +373,3 @@ def _default_store() -> Store:
 
 def _params(options: dict[str, Any]) -> dict[str, Any]:
     return {k: options[k] for k in ("temperature", "max_tokens") if options.get(k) is not None}
-
-
-def _title_from(prompt: str, limit: int = 60) -> str:
-    line = " ".join(prompt.split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"

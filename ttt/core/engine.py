@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from ttt.core.config import Config
@@ -37,23 +37,11 @@ from ttt.core.types import (
     ToolCallStart,
     ToolResult,
     ToolResultEvent,
+    TurnOptions,
 )
 
 log = get_logger("engine")
 MAX_BACKOFF = 20.0
-
-
-@dataclass
-class TurnOptions:
-    """Per-turn settings; ``None`` means the config's value."""
-
-    model: str | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    tools: Sequence[Any] = ()
-    approve: Any = None  # ttt.core.tools.executor.ApprovalCallback
-    options: dict[str, Any] = field(default_factory=dict)
-    private: bool = False  # local models only (as the config's routing.private_marker does)
 
 
 class Engine:

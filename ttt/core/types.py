@@ -5,7 +5,9 @@ Backends translate to and from these; nothing past a backend sees a provider's f
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -323,6 +325,30 @@ class Reply:
         if self.text or not self.calls:
             parts.append(TextPart("".join(self.text)))
         return [*parts, *self.calls]
+
+
+@dataclass
+class TurnOptions:
+    """One turn's settings, taken alike by ``ttt.stream``/``ask`` and ``ChatSession``; ``None``
+    means the session's value, then the config's."""
+
+    model: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    tools: Sequence[Any] | None = None
+    approve: Any = None  # ttt.core.tools.executor.ApprovalCallback
+    options: dict[str, Any] = field(default_factory=dict)
+    private: bool = False  # local models only (as the config's routing.private_marker does)
+
+    @classmethod
+    def of(cls, turn: TurnOptions | None = None, **settings: Any) -> TurnOptions:
+        """``turn`` (or the defaults) with keyword settings on top, so keyword calls keep working;
+        an unknown name is a TypeError, as for any function."""
+        return dataclasses.replace(turn or cls(), **settings)
+
+    def over(self, **defaults: Any) -> TurnOptions:
+        """These settings, with ``defaults`` for the ones left unset (None)."""
+        return dataclasses.replace(self, **{k: v for k, v in defaults.items() if getattr(self, k) is None})
 
 
 def parse_arguments(raw: str | dict[str, Any] | None) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import aclosing
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from ttt.core.api import AsyncTextStream, TextStream, build_messages, current_engine, get_config
 from ttt.core.errors import AIError
@@ -101,7 +101,7 @@ class ChatSession:
             async with aclosing(current_engine().run(request, options)) as events:
                 async for event in events:
                     if saving is not None and not isinstance(event, RouteInfo):
-                        saving, pending = None, saving
+                        pending, saving = saving, None
                         await pending  # the prompt is stored before any of the reply
                     self._on_event(event)
                     if isinstance(event, RouteInfo):
@@ -230,13 +230,13 @@ class ChatSession:
 
     # --- context managers -----------------------------------------------------------------------
 
-    def __enter__(self) -> ChatSession:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    async def __aenter__(self) -> ChatSession:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

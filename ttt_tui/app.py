@@ -60,7 +60,7 @@ DEFAULT_TOOLS = ("category:time", "category:math", "category:file")  # write_fil
 class Footer(TextualFooter):
     """Textual's footer, recomposed only when the keys it shows change.
 
-    Textual recomposes it (a widget per key, ~40 ms) on every bindings refresh, and each focus
+    Textual recomposes it (a widget per key) on every bindings refresh, and each focus
     change asks twice: start-up paid for four, most of them showing the same keys.
     """
 
@@ -178,11 +178,11 @@ class TTTApp(BranchActions, SessionActions, ViewActions, ContextActions, App[int
     def _started(self) -> None:
         """Leave what start-up made out of garbage collections, and collect from here on.
 
-        A full collection walks every tracked object: ~60 ms for what start-up leaves alive, and
+        A full collection walks every tracked object, all that start-up leaves alive, and
         one landing mid-stream held up that frame and any key pressed with it. What is alive now
         (modules, classes, this screen) stays alive, so it is frozen out of collections. ``ttt``
-        starts the app with the collector paused (collecting during start-up cost ~45 ms of the
-        first frame); it resumes here, and the little cyclic garbage of start-up is frozen too.
+        starts the app with the collector paused (collecting during start-up delayed the first
+        frame); it resumes here, and the little cyclic garbage of start-up is frozen too.
         """
         gc.freeze()
         gc.enable()
@@ -258,7 +258,7 @@ class TTTApp(BranchActions, SessionActions, ViewActions, ContextActions, App[int
             inspector.show_stored([c for m in found for c in m.tool_calls], results, older, stopped)
 
     def _welcome(self) -> Welcome:
-        """Imported here: Textual's Markdown costs ~15 ms of start-up, and a start that resumes a
+        """Imported here: Textual's Markdown slows start-up, and a start that resumes a
         session with messages never shows the welcome."""
         from ttt_tui.widgets.welcome import Welcome
 

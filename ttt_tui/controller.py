@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ttt.core import api
-from ttt.core.errors import AIError
+from ttt.core.errors import AIError, StoreError
 from ttt.core.sanitize import terminal_safe
 from ttt.core.session import branches
 from ttt.core.session.branches import BranchPoint
 from ttt.core.session.chat import ChatSession
 from ttt.core.session.persistent import PersistentChatSession, in_context
-from ttt.core.session.store import SessionRecord, Store, StoredMessage, StoreError
+from ttt.core.session.store import SessionRecord, Store, StoredMessage
+from ttt.core.text import title_from
 from ttt.core.types import ImagePart, StreamEvent
 from ttt_tui.screen_text import SafeStream, screen_safe
 
@@ -226,7 +227,9 @@ class Controller:
         current = self.current
         if current.record is None:
             chat = current.chat
-            record = self.store.create_session(_title(prompt), chat.model or "", chat.system or "")
+            record = self.store.create_session(
+                title_from(prompt) or NEW_TITLE, chat.model or "", chat.system or ""
+            )
             options = {
                 "model": chat.model,
                 "system": chat.system,
@@ -518,8 +521,3 @@ class Controller:
         if verdict.ok:
             return "ready: it answers here, with no key and no network."
         return f"cannot run here: {verdict.detail.split('. ')[0]}."
-
-
-def _title(prompt: str) -> str:
-    first = prompt.strip().splitlines()[0] if prompt.strip() else NEW_TITLE
-    return first[:40] + ("…" if len(first) > 40 else "")

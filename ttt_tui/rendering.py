@@ -46,7 +46,7 @@ def _lexer(name: str) -> Lexer | str:
 
 class _CodeBlock(CodeBlock):
     """Rich's code block with its lexer and theme looked up once per name, not once per block:
-    pygments finds a lexer by name by scanning all of them (~5 ms a block here)."""
+    pygments finds a lexer by name by scanning all of them, for every block."""
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield _syntax(str(self.text).rstrip(), self.lexer_name, self.theme, (1, 1, 1, 1))
@@ -131,7 +131,7 @@ def render_live(
 ) -> list[Line]:
     """The unsettled end of a reply, rendered every frame. An open code fence (``lexer`` is its
     language) in chunks of ``CODE_CHUNK`` lines, all but the last cached, so a frame costs the
-    same however long the block already is (a 200-line block as a whole takes ~75 ms). Where a
+    same however long the block already is (highlighting a long block whole is slow). Where a
     chunk edge cuts a multi-line string its colours may be off until the fence closes and the
     block is rendered whole. Anything else is one block: rendered as it is."""
     if lexer is None or width <= 0:

@@ -15,9 +15,9 @@ import ttt
 from tests.cli import test_oneshot as cli
 from tests.providers import OllamaServer, Reply
 from ttt.core.config import paths
+from ttt.core.errors import SessionFileError
 from ttt.core.session.chat import ChatSession
 from ttt.core.session.persistent import PersistentChatSession
-from ttt.core.session.serialize import SessionFileError
 from ttt.core.session.store import Store
 from ttt.core.types import TextDelta
 

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from ttt.core.errors import SessionFileError
 from ttt.core.session import store as store_module
 from ttt.core.session.migrations import LATEST
-from ttt.core.session.serialize import SessionFileError, import_session, save_session
+from ttt.core.session.serialize import import_session, save_session
 from ttt.core.session.store import Store, StoreError
 from ttt.core.types import Message
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from ttt.core.errors import SchemaTooNewError
 from ttt.core.session.migrations import (
     APPLICATION_ID,
     LATEST,
     MIGRATIONS,
     Migration,
-    SchemaTooNewError,
     migrate,
     user_version,
 )

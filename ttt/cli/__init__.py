@@ -166,7 +166,7 @@ _oneshot_ran = False  # set by a one-shot run, which closes everything it opened
 
 
 def _exit_now(code: int) -> NoReturn:
-    """Skip interpreter teardown (~0.2 s; seconds once LiteLLM is loaded): the one-shot closed its
+    """Skip interpreter teardown (slow, above all once LiteLLM is loaded): the one-shot closed its
     session, store and clients, so only buffered output and queued metrics remain to be written."""
     import logging
     import os
@@ -211,8 +211,8 @@ def _setup_logging(debug: bool, stderr: bool, level: str | None = None) -> None:
 
 
 def _tui(args: argparse.Namespace) -> int:
-    """The full-screen app. Start-up allocates ~100k objects that stay alive: with the collector
-    running, collecting them again and again cost ~45 ms before the first frame. It is paused
+    """The full-screen app. Start-up allocates many objects that stay alive: with the collector
+    running, collecting them again and again delays the first frame. It is paused
     until the app has drawn that frame (the app resumes it) or has ended."""
     import gc
 

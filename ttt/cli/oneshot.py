@@ -13,6 +13,7 @@ from ttt.cli.render import MarkdownPrinter, PlainPrinter, note
 from ttt.core.errors import AIError, InvalidRequestError
 from ttt.core.models import model_registry
 from ttt.core.sanitize import json_safe, terminal_safe
+from ttt.core.text import shorten
 from ttt.core.tokens import CHARS_PER_TOKEN
 from ttt.core.types import (
     AIResponse,
@@ -132,7 +133,7 @@ async def run_turn(args: Namespace, prompt: str, signals: list[int]) -> int:
                 result = event.result
                 note(
                     f"← {result.name}: "
-                    + (f"error: {result.error}" if result.error else _short(result.content))
+                    + (f"error: {result.error}" if result.error else shorten(result.content, 200))
                 )
             elif isinstance(event, Done):
                 response = event.response
@@ -179,11 +180,6 @@ def open_session(args: Namespace) -> Any:
             latest = store.latest_session()
         session_id = latest.id if latest else None
     return PersistentChatSession.open(session_id, **options)
-
-
-def _short(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _note_mcp_failures(selectors: list[str]) -> Any:

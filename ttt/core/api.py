@@ -13,7 +13,7 @@ from ttt.core.config import Config, apply, load_config
 from ttt.core.errors import AIError
 from ttt.core.loop import iterate_sync, run_sync
 from ttt.core.models import model_registry
-from ttt.core.types import AIResponse, Done, ErrorEvent, Message, StreamEvent, TextDelta
+from ttt.core.types import AIResponse, Done, ErrorEvent, Message, StreamEvent, TextDelta, TurnOptions
 
 if TYPE_CHECKING:  # the engine (routing, backends) loads with the first request, not with the config
     from ttt.core.engine import Engine
@@ -95,24 +95,19 @@ def build_messages(
 
 async def events_async(
     prompt: str | None = None,
+    turn: TurnOptions | None = None,
     *,
     system: str | None = None,
     history: Sequence[Message] = (),
-    model: str | None = None,
-    temperature: float | None = None,
-    max_tokens: int | None = None,
-    tools: Sequence[Any] = (),
-    approve: Any = None,
     attachments: Sequence[str | PathLike[str]] = (),
-    private: bool = False,
+    **settings: Any,
 ) -> AsyncGenerator[StreamEvent, None]:
     """Every event of one turn (the lowest-level public entry).
 
-    ``attachments`` are file paths: images go to the model as images, text files into the
-    prompt. ``private=True`` keeps the request on local models."""
-    from ttt.core.engine import TurnOptions
-
-    turn = TurnOptions(model, temperature, max_tokens, tools, approve, private=private)
+    ``turn`` and keyword ``settings`` (``model=``, ``tools=``, ...) are a ``TurnOptions``, as
+    ``ChatSession.events`` takes them. ``attachments`` are file paths: images go to the model as
+    images, text files into the prompt. ``private=True`` keeps the request on local models."""
+    turn = TurnOptions.of(turn, **settings)
     messages = build_messages(prompt, system, history)
     if attachments and prompt is not None:
         from ttt.core.attachments import user_message

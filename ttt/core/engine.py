@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from ttt.core.config import Config
@@ -27,37 +27,21 @@ from ttt.core.types import (
     ChatRequest,
     Done,
     ErrorEvent,
-    Finish,
     Message,
-    Part,
+    Reply,
     RouteInfo,
     StreamEvent,
     TextDelta,
     ThinkingDelta,
-    ToolCall,
     ToolCallReady,
     ToolCallStart,
     ToolResult,
     ToolResultEvent,
-    Usage,
-    reply_parts,
+    TurnOptions,
 )
 
 log = get_logger("engine")
 MAX_BACKOFF = 20.0
-
-
-@dataclass
-class TurnOptions:
-    """Per-turn settings; ``None`` means the config's value."""
-
-    model: str | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    tools: Sequence[Any] = ()
-    approve: Any = None  # ttt.core.tools.executor.ApprovalCallback
-    options: dict[str, Any] = field(default_factory=dict)
-    private: bool = False  # local models only (as the config's routing.private_marker does)
 
 
 class Engine:
@@ -126,17 +110,18 @@ class Engine:
             asked = routes[0].model
             yield _route_info(routes[0], routes[0].reason, fitted)
             for round_number in range(self.config.tools.max_rounds + 1):
-                reply = _Reply()
+                reply = Reply()
                 async with aclosing(self._attempt(routes, build, measured)) as attempt:
                     async for event in attempt:
-                        reply.add(event, state)
+                        reply.add(event)
+                        state.turn.add(event)
                         yield event
                 conversation.append(Message("assistant", reply.parts()))
                 state.messages.append(conversation[-1])
                 if not reply.calls:
                     break
                 if round_number == self.config.tools.max_rounds or executor is None:
-                    state.finish = "max_tool_rounds" if executor else "tool_calls"
+                    state.turn.finish = "max_tool_rounds" if executor else "tool_calls"
                     break
                 results = await executor.run_all(reply.calls)
                 for result in results:
@@ -331,10 +316,7 @@ class _TurnState:
 
     def __init__(self, started: float) -> None:
         self.started = started
-        self.text: list[str] = []
-        self.thinking: list[str] = []
-        self.usage = Usage()
-        self.finish = "stop"
+        self.turn = Reply()  # every round's events, folded as one reply
         self.tool_results: list[Any] = []
         self.messages: list[Message] = []
 
@@ -342,49 +324,24 @@ class _TurnState:
         """The turn's result. Its timings are ``ttt stats``'s: counted from when the first request
         went to the backend (routing before it is not included), the first token (text, reasoning
         or a tool call) from when the request that produced it went out."""
-        cost = self.usage.cost
+        folded = self.turn
+        cost = folded.usage.cost
         sent = measured.requests[0].sent if measured.requests else self.started
         first = next((r.ttft for r in measured.requests if r.ttft is not None), None)
         info = model_registry.get(route.model)
         if cost is None and info is not None:
-            cost = info.cost(self.usage.input_tokens, self.usage.output_tokens)
+            cost = info.cost(folded.usage.input_tokens, folded.usage.output_tokens)
         return AIResponse(
-            text="".join(self.text),
+            text="".join(folded.text),
             model=route.model,
             backend=route.backend,
-            input_tokens=self.usage.input_tokens,
-            output_tokens=self.usage.output_tokens,
+            input_tokens=folded.usage.input_tokens,
+            output_tokens=folded.usage.output_tokens,
             cost=cost,
             seconds=time.perf_counter() - sent,
             time_to_first_token=first,
-            finish_reason=self.finish,
+            finish_reason=folded.finish,
             tool_calls=self.tool_results,
-            thinking="".join(self.thinking),
+            thinking="".join(folded.thinking),
             messages=self.messages,
         )
-
-
-class _Reply:
-    """One model reply, assembled from its events."""
-
-    def __init__(self) -> None:
-        self.text: list[str] = []
-        self.thinking: list[str] = []
-        self.calls: list[ToolCall] = []
-
-    def add(self, event: StreamEvent, state: _TurnState) -> None:
-        if isinstance(event, TextDelta):
-            self.text.append(event.text)
-            state.text.append(event.text)
-        elif isinstance(event, ThinkingDelta):
-            self.thinking.append(event.text)
-            state.thinking.append(event.text)
-        elif isinstance(event, ToolCallReady):
-            self.calls.append(event.call)
-        elif isinstance(event, Usage):
-            state.usage = state.usage + event
-        elif isinstance(event, Finish):
-            state.finish = event.reason
-
-    def parts(self) -> list[Part]:
-        return reply_parts(self.text, self.thinking, self.calls)

@@ -59,7 +59,7 @@ def get_logger(name: str) -> logging.Logger:
 
 class _LogFile(logging.Handler):
     """The rotating log file, opened with the first record: most runs write none, and
-    ``logging.handlers`` takes ~10 ms to import."""
+    ``logging.handlers`` is slow to import."""
 
     def __init__(self, path: Path) -> None:
         super().__init__()

@@ -1,7 +1,7 @@
 """Entry-point plugins (backends, config loaders, tools), found with one scan per process.
 
-``importlib.metadata.entry_points()`` reads every installed distribution (~15 ms with a full
-environment) on each call; a run needs several groups, so the scan is kept, keyed on
+``importlib.metadata.entry_points()`` reads every installed distribution on each call
+(slow in a full environment); a run needs several groups, so the scan is kept, keyed on
 ``sys.path`` so that a directory added at run time is still seen.
 """
 

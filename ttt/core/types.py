@@ -5,7 +5,9 @@ Backends translate to and from these; nothing past a backend sees a provider's f
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -292,13 +294,61 @@ class AIResponse:
         }
 
 
-def reply_parts(text: list[str], thinking: list[str], calls: list[ToolCall]) -> list[Part]:
-    """An assistant message's parts from what streamed: thinking, text (kept even when empty
-    unless the reply is only tool calls), then the calls."""
-    parts: list[Part] = [ThinkingPart("".join(thinking))] if thinking else []
-    if text or not calls:
-        parts.append(TextPart("".join(text)))
-    return [*parts, *calls]
+@dataclass
+class Reply:
+    """One assistant reply folded from its stream events: the one place that turns deltas, calls,
+    usage and the finish reason into a message, so every consumer of a stream agrees on it."""
+
+    text: list[str] = field(default_factory=list)
+    thinking: list[str] = field(default_factory=list)
+    calls: list[ToolCall] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    finish: str = "stop"
+
+    def add(self, event: StreamEvent) -> None:
+        """Fold one event in; events that don't shape the message are ignored."""
+        if isinstance(event, TextDelta):
+            self.text.append(event.text)
+        elif isinstance(event, ThinkingDelta):
+            self.thinking.append(event.text)
+        elif isinstance(event, ToolCallReady):
+            self.calls.append(event.call)
+        elif isinstance(event, Usage):
+            self.usage = self.usage + event
+        elif isinstance(event, Finish):
+            self.finish = event.reason
+
+    def parts(self) -> list[Part]:
+        """The message's parts: thinking, text (kept even when empty unless the reply is only tool
+        calls), then the calls."""
+        parts: list[Part] = [ThinkingPart("".join(self.thinking))] if self.thinking else []
+        if self.text or not self.calls:
+            parts.append(TextPart("".join(self.text)))
+        return [*parts, *self.calls]
+
+
+@dataclass
+class TurnOptions:
+    """One turn's settings, taken alike by ``ttt.stream``/``ask`` and ``ChatSession``; ``None``
+    means the session's value, then the config's."""
+
+    model: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    tools: Sequence[Any] | None = None
+    approve: Any = None  # ttt.core.tools.executor.ApprovalCallback
+    options: dict[str, Any] = field(default_factory=dict)
+    private: bool = False  # local models only (as the config's routing.private_marker does)
+
+    @classmethod
+    def of(cls, turn: TurnOptions | None = None, **settings: Any) -> TurnOptions:
+        """``turn`` (or the defaults) with keyword settings on top, so keyword calls keep working;
+        an unknown name is a TypeError, as for any function."""
+        return dataclasses.replace(turn or cls(), **settings)
+
+    def over(self, **defaults: Any) -> TurnOptions:
+        """These settings, with ``defaults`` for the ones left unset (None)."""
+        return dataclasses.replace(self, **{k: v for k, v in defaults.items() if getattr(self, k) is None})
 
 
 def parse_arguments(raw: str | dict[str, Any] | None) -> dict[str, Any]:

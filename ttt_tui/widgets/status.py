@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
+from ttt.core.text import shorten
+
 ROUTE_CHARS = 48  # a route reason is cut to this
 
 
@@ -35,7 +37,7 @@ class StatusLine(Static):
         if stats.backend:
             parts.append((stats.backend, "dim"))
         if stats.route:
-            parts.append((_short(stats.route), "dim italic"))
+            parts.append((shorten(stats.route, ROUTE_CHARS), "dim italic"))
         if stats.context is not None:
             parts.append(meter(stats.context, stats.window, stats.left_out))
         parts.append((f"↑{stats.input_tokens:,} ↓{stats.output_tokens:,} tokens", ""))
@@ -63,8 +65,3 @@ def meter(used: int, window: int | None, left_out: bool) -> tuple[str, str]:
 
 def _k(tokens: int) -> str:
     return f"{tokens // 1000}k" if tokens >= 1000 else str(tokens)
-
-
-def _short(reason: str) -> str:
-    line = " ".join(reason.split())
-    return line if len(line) <= ROUTE_CHARS else line[: ROUTE_CHARS - 1].rstrip() + "…"

@@ -18,13 +18,8 @@ from ttt.core.plugins import plugin_entry_points
 from ttt.core.types import (
     AIResponse,
     ChatRequest,
-    Finish,
+    Reply,
     StreamEvent,
-    TextDelta,
-    ThinkingDelta,
-    ToolCall,
-    ToolCallReady,
-    Usage,
 )
 
 if TYPE_CHECKING:
@@ -56,31 +51,18 @@ class BaseBackend(ABC):
 
     async def ask(self, request: ChatRequest) -> AIResponse:
         """Collect the stream into one response (backends may override with a non-streaming call)."""
-        text: list[str] = []
-        thinking: list[str] = []
-        calls: list[ToolCall] = []
-        usage = Usage()
-        finish = "stop"
+        reply = Reply()
         async for event in self.astream(request):
-            if isinstance(event, TextDelta):
-                text.append(event.text)
-            elif isinstance(event, ThinkingDelta):
-                thinking.append(event.text)
-            elif isinstance(event, ToolCallReady):
-                calls.append(event.call)
-            elif isinstance(event, Usage):
-                usage = usage + event
-            elif isinstance(event, Finish):
-                finish = event.reason
+            reply.add(event)
         return AIResponse(
-            text="".join(text),
+            text="".join(reply.text),
             model=request.model,
             backend=self.name,
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cost=usage.cost,
-            finish_reason=finish,
-            thinking="".join(thinking),
+            input_tokens=reply.usage.input_tokens,
+            output_tokens=reply.usage.output_tokens,
+            cost=reply.usage.cost,
+            finish_reason=reply.finish,
+            thinking="".join(reply.thinking),
         )
 
     @abstractmethod

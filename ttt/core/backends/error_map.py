@@ -29,13 +29,13 @@ from ttt.core.errors import (
     RateLimitError,
 )
 from ttt.core.secrets import redact
+from ttt.core.text import shorten
 
 _MAX_DETAIL = 200
 
 
 def _one_line(text: str) -> str:
-    text = " ".join(redact(text).split())
-    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
+    return shorten(redact(text), _MAX_DETAIL)
 
 
 def _cls(module: str, *path: str) -> type | tuple[()]:

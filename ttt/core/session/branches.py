@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ttt.core.session.database import StoreError
+from ttt.core.errors import StoreError
 
 if TYPE_CHECKING:
     from ttt.core.session.store import Store

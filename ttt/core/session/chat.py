@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import aclosing
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from ttt.core.api import AsyncTextStream, TextStream, build_messages, current_engine, get_config
 from ttt.core.errors import AIError
@@ -30,6 +30,7 @@ from ttt.core.types import (
     TextDelta,
     ThinkingDelta,
     ToolCallReady,
+    TurnOptions,
 )
 
 if TYPE_CHECKING:
@@ -65,36 +66,42 @@ class ChatSession:
 
     # --- turns --------------------------------------------------------------------------------
 
-    async def events(self, prompt: str, **turn: Any) -> AsyncIterator[StreamEvent]:
+    async def events(
+        self,
+        prompt: str,
+        turn: TurnOptions | None = None,
+        *,
+        images: list[Any] | None = None,
+        attachments: Sequence[str | PathLike[str]] = (),
+        **settings: Any,
+    ) -> AsyncIterator[StreamEvent]:
         """Run one turn and keep its messages; every event is passed on.
 
-        ``attachments`` are file paths (images go to the model, text files into the prompt);
-        ``private=True`` keeps the request on local models."""
+        ``turn`` and keyword ``settings`` are a ``TurnOptions``; what they leave unset is the
+        session's. ``attachments`` are file paths (images go to the model, text files into the
+        prompt); ``private=True`` keeps the request on local models."""
+        options = TurnOptions.of(turn, **settings).over(
+            model=self.model,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            tools=self.tools,
+            approve=self.approve,
+        )
         try:
-            user = await _user_message(prompt, turn.pop("images", None), turn.pop("attachments", ()))
+            user = await _user_message(prompt, images, attachments)
         except AIError as error:  # an unusable attachment: nothing was sent or kept
             yield ErrorEvent(error)
             return
-        from ttt.core.engine import TurnOptions  # here: opening a session must not load the engine
-
         request = [*self.context(), user]
         self.messages.append(user)
         self.dropped = 0
-        options = TurnOptions(
-            model=turn.get("model", self.model),
-            temperature=turn.get("temperature", self.temperature),
-            max_tokens=turn.get("max_tokens", self.max_tokens),
-            tools=turn.get("tools", self.tools),
-            approve=turn.get("approve", self.approve),
-            private=turn.get("private", False),
-        )
         saving = self._save_prompt(user)
         replied = False
         try:
             async with aclosing(current_engine().run(request, options)) as events:
                 async for event in events:
                     if saving is not None and not isinstance(event, RouteInfo):
-                        saving, pending = None, saving
+                        pending, saving = saving, None
                         await pending  # the prompt is stored before any of the reply
                     self._on_event(event)
                     if isinstance(event, RouteInfo):
@@ -223,13 +230,13 @@ class ChatSession:
 
     # --- context managers -----------------------------------------------------------------------
 
-    def __enter__(self) -> ChatSession:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    async def __aenter__(self) -> ChatSession:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

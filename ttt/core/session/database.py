@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from ttt.core.errors import AIError
-from ttt.core.session.migrations import APPLICATION_ID, LATEST, SchemaTooNewError, migrate
+from ttt.core.errors import SchemaTooNewError, StoreError
+from ttt.core.session.migrations import APPLICATION_ID, LATEST, migrate
 
 T = TypeVar("T")
 ROOT: Final = 0  # parent_id that starts a new root branch; None means "after the active leaf"
@@ -34,19 +34,6 @@ _REASONS = {  # by SQLite primary result code
     14: "the file can't be created or opened",
     26: "it is not an SQLite database (or is encrypted); it was left untouched",
 }
-
-
-class StoreError(AIError):
-    title = "Session store error"
-    exit_code = 1
-
-    def __init__(self, message: str, *, path: Path | None = None) -> None:
-        super().__init__(message)
-        self.path = path
-
-
-class SessionNotFoundError(StoreError):
-    title = "Session not found"
 
 
 class Database:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from ttt.core.errors import SchemaTooNewError
+
 APPLICATION_ID = 0x74747400  # "ttt\0" in the header, so other programs' databases are recognised
 
 
@@ -19,15 +21,6 @@ class Migration:
     version: int
     description: str
     statements: tuple[str, ...]
-
-
-class SchemaTooNewError(Exception):
-    """The database was written by a newer ttt; the caller reports it and touches nothing."""
-
-    def __init__(self, found: int, latest: int) -> None:
-        super().__init__(f"schema version {found} is newer than {latest}")
-        self.found = found
-        self.latest = latest
 
 
 _FTS_TOKENIZER = "tokenize = 'porter unicode61 remove_diacritics 2'"

@@ -8,29 +8,29 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ttt.core.errors import AIError
+from ttt.core.errors import AIError, StoreError
 from ttt.core.logs import get_logger
 from ttt.core.loop import run_sync
 from ttt.core.session import branches as branching
 from ttt.core.session.chat import ChatSession, record_options, response_of
-from ttt.core.session.database import ROOT, StoreError
+from ttt.core.session.database import ROOT
+from ttt.core.text import title_from
 from ttt.core.types import (
     AIResponse,
     Done,
     ErrorEvent,
     Message,
-    Part,
+    Reply,
     RouteInfo,
     StreamEvent,
     TextDelta,
     ThinkingDelta,
-    ToolCall,
     ToolCallReady,
     ToolResult,
     ToolResultEvent,
-    reply_parts,
 )
 
 if TYPE_CHECKING:
@@ -128,10 +128,10 @@ class PersistentChatSession(ChatSession):
     def _write_prompt(self, message: Message) -> None:
         with self._lock:
             if self._record is None:
-                self._title = self._title or _title_from(message.text)
+                self._title = self._title or title_from(message.text)
             record = self.record
             if not record.title:
-                record.title = _title_from(message.text)
+                record.title = title_from(message.text)
                 self.store.rename(record.id, record.title)
             if self.model and self.model != record.model:
                 record.model = self.model
@@ -187,11 +187,11 @@ class PersistentChatSession(ChatSession):
             self._model = event.model
         elif isinstance(event, TextDelta | ThinkingDelta):
             reply = self._open_reply()
-            reply.add(event)
+            reply.fold.add(event)
             self.store.append_reply(reply.id, event.text, thinking=isinstance(event, ThinkingDelta))
         elif isinstance(event, ToolCallReady):
             reply = self._open_reply()
-            reply.calls.append(event.call)
+            reply.fold.add(event)
             self.store.add_reply_part(reply.id, event.call)
         elif isinstance(event, ToolResultEvent):
             self._close_reply("complete")
@@ -236,7 +236,13 @@ class PersistentChatSession(ChatSession):
         if reply is None:
             return
         self.store.finish_reply(
-            reply.id, reply.parts(), status, error, input_tokens=tokens[0], output_tokens=tokens[1], cost=cost
+            reply.id,
+            reply.fold.parts(),
+            status,
+            error,
+            input_tokens=tokens[0],
+            output_tokens=tokens[1],
+            cost=cost,
         )
         self._leaf = reply.id
 
@@ -328,20 +334,12 @@ class PersistentChatSession(ChatSession):
                     self._failed(error)
 
 
+@dataclass
 class _Streaming:
-    """The reply being written: its id and the parts gathered so far."""
+    """The reply being written: its stored id and the events folded so far."""
 
-    def __init__(self, message_id: int) -> None:
-        self.id = message_id
-        self.text: list[str] = []
-        self.thinking: list[str] = []
-        self.calls: list[ToolCall] = []
-
-    def add(self, event: TextDelta | ThinkingDelta) -> None:
-        (self.thinking if isinstance(event, ThinkingDelta) else self.text).append(event.text)
-
-    def parts(self) -> list[Part]:
-        return reply_parts(self.text, self.thinking, self.calls)
+    id: int
+    fold: Reply = field(default_factory=Reply)
 
 
 def context(stored: list[StoredMessage]) -> list[Message]:
@@ -375,8 +373,3 @@ def _default_store() -> Store:
 
 def _params(options: dict[str, Any]) -> dict[str, Any]:
     return {k: options[k] for k in ("temperature", "max_tokens") if options.get(k) is not None}
-
-
-def _title_from(prompt: str, limit: int = 60) -> str:
-    line = " ".join(prompt.split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"

@@ -5,6 +5,9 @@ Each save writes only what arrived since the last one, so saving a reply costs i
 to its length (rewriting the whole text at every save made it grow with the square). A reader
 in another process sees the chunks joined; a reply whose writer died is folded when the store
 is next opened. Tool calls are written whole as soon as they are known.
+
+This is a write buffer, not a fold of stream events: it keeps parts in the order they were
+written, as a reader sees them; a turn's final parts come from ``ttt.core.types.Reply``.
 """
 
 from __future__ import annotations

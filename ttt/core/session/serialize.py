@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ttt.core.errors import AIError, InvalidRequestError
+from ttt.core.errors import InvalidRequestError, SessionFileError
 from ttt.core.types import ImagePart, Message, Part, Role, TextPart, ThinkingPart, ToolCall, ToolResult
 
 if TYPE_CHECKING:
@@ -50,13 +50,6 @@ _PARTS: dict[str, tuple[type, dict[str, tuple[type, ...] | None]]] = {
     cls.type: (cls, {f.name: _JSON_TYPES.get(str(f.type)) for f in dataclasses.fields(cls)})
     for cls in (TextPart, ThinkingPart, ToolCall, ToolResult, ImagePart)
 }
-
-
-class SessionFileError(AIError):
-    """A session file that can't be read: malformed JSON, another format, an unknown version."""
-
-    title = "Invalid session file"
-    exit_code = 2
 
 
 @dataclass

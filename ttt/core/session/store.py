@@ -17,7 +17,8 @@ import sqlite3
 import time
 from typing import TYPE_CHECKING, Any
 
-from ttt.core.session.database import ROOT, STREAMING, Database, SessionNotFoundError, StoreError
+from ttt.core.errors import SessionNotFoundError, StoreError
+from ttt.core.session.database import ROOT, STREAMING, Database
 from ttt.core.session.replies import StreamingReply, fold_ended, streamed_parts, write_chunks
 from ttt.core.session.serialize import ROLES, STATUSES, SessionRecord, Status, StoredMessage
 from ttt.core.session.serialize import part_from_dict as _part
@@ -370,10 +371,9 @@ class Store(Database):
                     raise StoreError(f"Message {m.id} comes before its parent {m.parent_id}")
                 status = "interrupted" if m.status == "streaming" else m.status
                 values = (m.model, m.input_tokens, m.output_tokens, m.cost, status, m.error, None)
-                new_ids[m.id] = _insert_message(
-                    db, record.id, new_ids[m.parent_id], m.role, values, m.created
-                )
-                _insert_parts(db, new_ids[m.id], m.parts)
+                new_id = _insert_message(db, record.id, new_ids[m.parent_id], m.role, values, m.created)
+                new_ids[m.id] = new_id
+                _insert_parts(db, new_id, m.parts)
             db.execute("UPDATE sessions SET updated = ? WHERE id = ?", (record.updated, record.id))
             return record
 
@@ -475,7 +475,7 @@ def _insert_parts(db: sqlite3.Connection, message_id: int, parts: list[Part]) ->
 
 def _with_parts(db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[StoredMessage]:
     """The messages with their parts; a reply still streaming also gets the text written so far."""
-    found = {row[0]: StoredMessage(*row[:3], [], *row[3:]) for row in rows}
+    found = {row[0]: StoredMessage(*(*row[:3], [], *row[3:])) for row in rows}  # parts: below
     placed: list[tuple[int, int, Part]] = []
     sql = "SELECT message_id, seq, data FROM parts WHERE message_id IN (SELECT value FROM json_each(?))"
     for message_id, seq, data in db.execute(sql, (json.dumps(list(found)),)):

@@ -42,10 +42,13 @@ async def test_streams_text_in_pieces_with_usage(backend: LlamaCppBackend) -> No
 
 
 async def test_deterministic_at_temperature_zero(backend: LlamaCppBackend) -> None:
-    first = await backend.ask(request())
+    """The first ask fills llama-server's prompt cache, and a reply computed from a cached prompt
+    may differ in the last bits from one computed afresh; the two after it start alike."""
+    await backend.ask(request())
     second = await backend.ask(request())
-    assert first.text and first.text == second.text
-    assert first.output_tokens == second.output_tokens
+    third = await backend.ask(request())
+    assert second.text and second.text == third.text
+    assert second.output_tokens == third.output_tokens
 
 
 async def test_max_tokens_is_respected(backend: LlamaCppBackend) -> None:

@@ -50,7 +50,7 @@ async def test_compare_async_is_exported(ollama: OllamaServer, openai: OpenAISer
 def test_the_number_of_models_is_checked_before_anything_is_sent(
     ollama: OllamaServer, models: list[str]
 ) -> None:
-    with pytest.raises(InvalidRequestError, match="[Cc]ompare"):
+    with pytest.raises(InvalidRequestError, match=r"[Cc]ompare"):
         ttt.compare("hi", models)
     assert ollama.chat_requests == []
 

@@ -42,6 +42,24 @@ class Compared:
         return self.error or AIError("The comparison was stopped before this model answered.")
 
 
+def tokens_per_second(response: AIResponse) -> float | None:
+    """Output tokens over the time they took to stream (after the first token), as compared."""
+    streaming = response.seconds - (response.time_to_first_token or 0.0)
+    return response.output_tokens / streaming if response.output_tokens and streaming > 0 else None
+
+
+def summary(response: AIResponse) -> str:
+    """One line of what makes models comparable: first token, speed, tokens, cost."""
+    from ttt.core.metrics import format_cost, format_seconds
+
+    rate = tokens_per_second(response)
+    return (
+        f"first token {format_seconds(response.time_to_first_token)} · "
+        f"{'-' if rate is None else f'{rate:,.0f}'} tok/s · "
+        f"{response.input_tokens:,} in / {response.output_tokens:,} out tokens · {format_cost(response.cost)}"
+    )
+
+
 def parse_models(models: str | Sequence[str]) -> list[str]:
     """The models to compare, from a list or ``"m1,m2"``; InvalidRequestError unless 2 to 4 distinct."""
     names = [m.strip() for m in (models.split(",") if isinstance(models, str) else models) if m.strip()]

@@ -54,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="attach an image (PNG, JPEG, GIF, WebP) or a text file; repeatable",
     )
+    parser.add_argument(
+        "--compare",
+        metavar="M1,M2",
+        help="ask 2 to 4 models the same prompt at once and show each answer (a JSON list into a pipe)",
+    )
     parser.add_argument("--debug", action="store_true", help="log everything, to stderr and the log file")
     parser.add_argument(
         "-c", "--continue", dest="resume", action="store_true", help="continue the latest session"

@@ -226,8 +226,11 @@ def _cancel_on_signals(received: list[int]) -> None:
 
 def oneshot(args: Namespace, prompt: str) -> int:
     received: list[int] = []
+    run = run_turn
+    if args.compare:
+        from ttt.cli.compare import run_compare as run
     try:
-        return asyncio.run(run_turn(args, prompt, received))
+        return asyncio.run(run(args, prompt, received))
     except KeyboardInterrupt:
         sys.stdout.write("\n")
         note("ttt: interrupted", style="plain")

@@ -11,6 +11,8 @@ _EXPORTS = {
     "ask_async": "ttt.core.api",
     "stream_async": "ttt.core.api",
     "achat": "ttt.core.api",
+    "compare": "ttt.core.api",
+    "compare_async": "ttt.core.api",
     "configure": "ttt.core.api",
     "AIResponse": "ttt.core.types",
     "Message": "ttt.core.types",

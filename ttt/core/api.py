@@ -1,4 +1,4 @@
-"""The library API: ``ask``, ``stream``, ``chat`` and their async twins, over the one engine."""
+"""The library API: ``ask``, ``stream``, ``chat``, ``compare`` and their async twins, over the one engine."""
 
 from __future__ import annotations
 
@@ -197,3 +197,19 @@ def achat(**kwargs: Any) -> Any:
     from ttt.core.session.chat import open_chat
 
     return open_chat(**kwargs)
+
+
+async def compare_async(
+    prompt: str, models: str | Sequence[str], **kwargs: Any
+) -> list[AIResponse | AIError]:
+    """Ask two to four models the same prompt at once: one result per model, in order, its
+    response or its error (one failing or slow never holds up the others). ``session=`` a
+    ``PersistentChatSession`` stores every reply, side by side as branches of the prompt."""
+    from ttt.core.comparison import run_comparison
+
+    return [entry.result for entry in await run_comparison(prompt, models, **kwargs)]
+
+
+def compare(prompt: str, models: str | Sequence[str], **kwargs: Any) -> list[AIResponse | AIError]:
+    """The sync twin of ``compare_async``; works inside a running event loop too."""
+    return run_sync(compare_async(prompt, models, **kwargs))

@@ -18,6 +18,7 @@ install: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 # pyproject.toml changes reinstall; the stamps make a second `make run` start at once.

@@ -191,7 +191,7 @@ def _process_alive(pid: int) -> bool:
         kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
         handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
         if not handle:
-            return ctypes.get_last_error() == 5  # type: ignore[attr-defined, no-any-return]  # denied: exists
+            return ctypes.get_last_error() == 5  # type: ignore[attr-defined]  # denied: exists
         code = ctypes.c_ulong()
         alive = kernel32.GetExitCodeProcess(handle, ctypes.byref(code)) and code.value == 259  # STILL_ACTIVE
         kernel32.CloseHandle(handle)

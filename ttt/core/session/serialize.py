@@ -126,7 +126,7 @@ def part_from_dict(data: Any) -> Part:
             raise ValueError("tool_result part field 'images' holds a part that is not an image")
         data = {**data, "images": images}
     try:
-        return cls(**data)  # type: ignore[no-any-return]
+        return cls(**data)
     except TypeError as exc:  # a required field is missing
         raise ValueError(f"{kind} part: {exc}") from None
 

@@ -135,7 +135,6 @@ class StoreError(AIError):
     """The session store failed or lacks what was asked; ``path`` names a file it can't use."""
 
     title = "Session store error"
-    exit_code = 1
 
     def __init__(self, message: str, *, path: Path | None = None) -> None:
         super().__init__(message)
